@@ -1,0 +1,229 @@
+import { existsSync, statSync } from "node:fs";
+import path from "node:path";
+import type { SourceTree } from "./repository.js";
+import { isPlainObject } from "./structural-schema.js";
+
+export const KUSTOMIZATION_FILE_NAMES = [
+  "kustomization.yaml",
+  "kustomization.yml",
+];
+
+/** One path a kustomization.yaml lists, with what kustomize expects there. */
+export interface ListedEntry {
+  /** Field path in the kustomization, e.g. ["patches", 0, "path"]. */
+  field: (string | number)[];
+  value: string;
+  /** A resource may be a file or a directory holding a kustomization. */
+  expect: "resource" | "file" | "directory";
+}
+
+/** A patch a kustomization applies, for mapping values back to it. */
+export interface PatchEntry {
+  /** File the patch is in (the kustomization itself for inline patches). */
+  file: string;
+  inline: boolean;
+  target?: Record<string, unknown>;
+}
+
+/** Relative path of the kustomization file in `directory`, if any. */
+export function findKustomizationFile(
+  tree: SourceTree,
+  directory: string,
+): string | undefined {
+  for (const name of KUSTOMIZATION_FILE_NAMES) {
+    const candidate = joinRelative(directory, name);
+    if (
+      tree.files.has(candidate) ||
+      existsSync(path.join(tree.root, candidate))
+    ) {
+      return candidate;
+    }
+  }
+  return undefined;
+}
+
+/** The parsed content of a kustomization file, or undefined if unreadable. */
+export function readKustomization(
+  tree: SourceTree,
+  file: string,
+): Record<string, unknown> | undefined {
+  const data = tree.files.get(file)?.documents[0]?.data;
+  return isPlainObject(data) ? data : undefined;
+}
+
+const FILE_LIST_FIELDS = [
+  "patchesStrategicMerge",
+  "crds",
+  "transformers",
+  "generators",
+  "validators",
+  "configurations",
+];
+
+/** Every local path a kustomization lists (remote URLs are left out). */
+export function listedEntries(data: Record<string, unknown>): ListedEntry[] {
+  const entries: ListedEntry[] = [];
+  const addList = (field: string, expect: ListedEntry["expect"]) => {
+    const list = data[field];
+    if (!Array.isArray(list)) return;
+    list.forEach((value, index) => {
+      if (typeof value === "string" && isLocal(value)) {
+        entries.push({ field: [field, index], value, expect });
+      }
+    });
+  };
+  addList("resources", "resource");
+  addList("bases", "resource");
+  addList("components", "directory");
+  for (const field of FILE_LIST_FIELDS) {
+    // patchesStrategicMerge also accepts inline patches, which hold newlines.
+    const list = data[field];
+    if (!Array.isArray(list)) continue;
+    list.forEach((value, index) => {
+      if (
+        typeof value === "string" &&
+        !value.includes("\n") &&
+        isLocal(value)
+      ) {
+        entries.push({ field: [field, index], value, expect: "file" });
+      }
+    });
+  }
+  for (const field of ["patches", "patchesJson6902", "replacements"]) {
+    const list = data[field];
+    if (!Array.isArray(list)) continue;
+    list.forEach((item, index) => {
+      if (isPlainObject(item) && typeof item.path === "string") {
+        entries.push({
+          field: [field, index, "path"],
+          value: item.path,
+          expect: "file",
+        });
+      }
+    });
+  }
+  for (const field of ["configMapGenerator", "secretGenerator"]) {
+    const list = data[field];
+    if (!Array.isArray(list)) continue;
+    list.forEach((generator, index) => {
+      if (!isPlainObject(generator)) return;
+      for (const key of ["files", "envs"]) {
+        const files = generator[key];
+        if (!Array.isArray(files)) continue;
+        files.forEach((value, fileIndex) => {
+          if (typeof value !== "string") return;
+          // `key=path` names the data key apart from the file.
+          const file = value.includes("=")
+            ? value.slice(value.indexOf("=") + 1)
+            : value;
+          entries.push({
+            field: [field, index, key, fileIndex],
+            value: file,
+            expect: "file",
+          });
+        });
+      }
+      if (typeof generator.env === "string") {
+        entries.push({
+          field: [field, index, "env"],
+          value: generator.env,
+          expect: "file",
+        });
+      }
+    });
+  }
+  return entries;
+}
+
+/** Patches a kustomization declares, with the file each lives in. */
+export function patchEntries(
+  file: string,
+  data: Record<string, unknown>,
+): PatchEntry[] {
+  const directory = path.posix.dirname(file);
+  const entries: PatchEntry[] = [];
+  for (const field of ["patches", "patchesJson6902"]) {
+    const list = data[field];
+    if (!Array.isArray(list)) continue;
+    for (const item of list) {
+      if (!isPlainObject(item)) continue;
+      const target = isPlainObject(item.target) ? item.target : undefined;
+      if (typeof item.path === "string") {
+        entries.push({
+          file: joinRelative(directory, item.path),
+          inline: false,
+          ...(target ? { target } : {}),
+        });
+      } else if (typeof item.patch === "string") {
+        entries.push({ file, inline: true, ...(target ? { target } : {}) });
+      }
+    }
+  }
+  const strategic = data.patchesStrategicMerge;
+  if (Array.isArray(strategic)) {
+    for (const item of strategic) {
+      if (typeof item !== "string") continue;
+      entries.push(
+        item.includes("\n")
+          ? { file, inline: true }
+          : { file: joinRelative(directory, item), inline: false },
+      );
+    }
+  }
+  return entries;
+}
+
+/**
+ * Follows a kustomization and the local directories it lists, returning
+ * every kustomization file read and every local file or directory listed.
+ */
+export function collectChain(
+  tree: SourceTree,
+  directory: string,
+  seen = new Set<string>(),
+): { kustomizationFiles: string[]; listedPaths: string[] } {
+  const kustomizationFiles: string[] = [];
+  const listedPaths: string[] = [];
+  const file = findKustomizationFile(tree, directory);
+  if (!file || seen.has(file)) return { kustomizationFiles, listedPaths };
+  seen.add(file);
+  kustomizationFiles.push(file);
+  const data = readKustomization(tree, file);
+  if (!data) return { kustomizationFiles, listedPaths };
+  for (const entry of listedEntries(data)) {
+    const target = joinRelative(directory, entry.value);
+    listedPaths.push(target);
+    if (entry.expect !== "file" && isDirectory(tree.root, target)) {
+      const nested = collectChain(tree, target, seen);
+      kustomizationFiles.push(...nested.kustomizationFiles);
+      listedPaths.push(...nested.listedPaths);
+    }
+  }
+  return { kustomizationFiles, listedPaths };
+}
+
+export function isDirectory(root: string, relative: string): boolean {
+  try {
+    return statSync(path.join(root, relative)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+export function pathExists(root: string, relative: string): boolean {
+  return existsSync(path.join(root, relative));
+}
+
+/** Joins and normalises a relative path, with forward slashes. */
+export function joinRelative(directory: string, relative: string): string {
+  const joined = path.posix.normalize(path.posix.join(directory, relative));
+  return joined.replace(/\/$/, "") || ".";
+}
+
+function isLocal(value: string): boolean {
+  return (
+    !/^[a-z][a-z0-9+.-]*:\/\//i.test(value) &&
+    !/^(github\.com|gitlab\.com|bitbucket\.org)\//.test(value) &&
+    !value.startsWith("git@")
+  );
+}

@@ -1,0 +1,761 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import yaml from "js-yaml";
+import type { FindingSink } from "./findings.js";
+import {
+  collectChain,
+  findKustomizationFile,
+  isDirectory,
+  joinRelative,
+  pathExists,
+} from "./kustomize-files.js";
+import { runKustomize, type KustomizeLimits } from "./kustomize.js";
+import {
+  describeObject,
+  getPath,
+  isFluxKustomization,
+  kindOf,
+  looksLikeKubernetesObject,
+  metadataOf,
+  nameOf,
+  namespaceOf,
+  type Build,
+  type Origin,
+  type RenderedObject,
+} from "./objects.js";
+import type { SourceTree } from "./repository.js";
+import { isPlainObject } from "./structural-schema.js";
+import { hasExpression, substitute } from "./substitute.js";
+import { KUBERNETES_YAML_SCHEMA, splitDocuments } from "./yaml-docs.js";
+
+export interface RenderOptions {
+  tree: SourceTree;
+  sink: FindingSink;
+  limits: KustomizeLimits;
+  /** Builds run at once; kustomize is single-threaded, so one per core. */
+  concurrency: number;
+  /** When set, only Kustomizations applied to these clusters are built. */
+  clusters?: Set<string>;
+}
+
+export interface RenderResult {
+  objects: RenderedObject[];
+  builds: Build[];
+  /** Milliseconds spent waiting for kustomize, summed over builds. */
+  kustomizeMs: number;
+  /** Files (relative) whose documents some build read as objects or patches. */
+  usedFiles: Set<string>;
+}
+
+interface PendingKustomization {
+  data: Record<string, unknown>;
+  origin: Origin;
+  cluster: string;
+}
+
+const ORIGIN_ANNOTATION = "config.kubernetes.io/origin";
+const SUBSTITUTE_SWITCH = "kustomize.toolkit.fluxcd.io/substitute";
+const BUILD_TRANSFORM_FIELDS = [
+  "patches",
+  "images",
+  "components",
+  "namePrefix",
+  "nameSuffix",
+  "targetNamespace",
+  "commonMetadata",
+];
+
+/**
+ * Builds the path of every Flux Kustomization the tree declares, and of those
+ * its builds produce, as kustomize-controller would. A tree without any Flux
+ * Kustomization is read as one generated kustomization at its root.
+ */
+export async function renderAll(options: RenderOptions): Promise<RenderResult> {
+  const { tree } = options;
+  const result: RenderResult = {
+    objects: [],
+    builds: [],
+    kustomizeMs: 0,
+    usedFiles: new Set(),
+  };
+  const allSeeds = findSeedKustomizations(tree);
+  const seeds = options.clusters
+    ? allSeeds.filter((seed) => options.clusters?.has(seed.cluster))
+    : allSeeds;
+  if (allSeeds.length === 0) {
+    const build: Build = {
+      id: "(root)",
+      path: ".",
+      cluster: "",
+      kustomizationFiles: [],
+      decryptsSops: true,
+    };
+    await renderBuild(options, build, undefined, result);
+    return result;
+  }
+
+  const built = new Set<string>();
+  const builtIdentities = new Set<string>();
+  let queue = seeds.filter((seed) => seed.cluster !== "");
+  const deferred = seeds.filter((seed) => seed.cluster === "");
+  while (queue.length > 0 || deferred.length > 0) {
+    if (queue.length === 0) {
+      // Kustomizations outside clusters/ that no cluster reached: build
+      // them on their own so their objects are still checked.
+      queue = deferred
+        .splice(0)
+        .filter((seed) => !builtIdentities.has(identity(seed.data)));
+      if (queue.length === 0) break;
+    }
+    const batch = queue.splice(0);
+    const discovered: PendingKustomization[] = [];
+    await runLimited(batch, options.concurrency, async (pending) => {
+      const key = `${pending.cluster}\0${identity(pending.data)}\0${JSON.stringify(buildSpec(pending.data))}`;
+      if (built.has(key)) return;
+      built.add(key);
+      builtIdentities.add(identity(pending.data));
+      const build = describeBuild(pending);
+      if (!build) return;
+      const before = result.objects.length;
+      await renderBuild(options, build, pending.data, result);
+      for (const object of result.objects.slice(before)) {
+        if (isFluxKustomization(object.data)) {
+          discovered.push({
+            data: object.data,
+            origin: object.origin,
+            cluster: build.cluster,
+          });
+        }
+      }
+    });
+    queue.push(...discovered);
+  }
+  await renderEntryFiles(options, seeds, result);
+  return result;
+}
+
+/**
+ * Files declaring Flux Kustomizations that no build applies are entry
+ * points: `flux bootstrap` or an operator applies them by hand, so their
+ * objects are checked as they are written.
+ */
+async function renderEntryFiles(
+  options: RenderOptions,
+  seeds: PendingKustomization[],
+  result: RenderResult,
+): Promise<void> {
+  const entryFiles = new Set(
+    seeds
+      .map((seed) => seed.origin.file)
+      .filter((file) => !result.usedFiles.has(file)),
+  );
+  for (const file of [...entryFiles].sort()) {
+    const source = options.tree.files.get(file);
+    if (!source) continue;
+    const build: Build = {
+      id: `(entry ${file})`,
+      path: path.posix.dirname(file),
+      cluster: clusterOfFile(file),
+      kustomizationFiles: [],
+      decryptsSops: false,
+    };
+    result.usedFiles.add(file);
+    for (const document of source.documents) {
+      if (!looksLikeKubernetesObject(document.data)) continue;
+      const object = finishObject(
+        {
+          text: document.text,
+          data: document.data,
+          origin: { file, line: document.line },
+        },
+        build,
+        undefined,
+        options.tree,
+        options.sink,
+      );
+      if (object) result.objects.push(object);
+    }
+  }
+}
+
+function findSeedKustomizations(tree: SourceTree): PendingKustomization[] {
+  const seeds: PendingKustomization[] = [];
+  for (const file of tree.files.values()) {
+    for (const document of file.documents) {
+      if (!isFluxKustomization(document.data) || !isPlainObject(document.data))
+        continue;
+      seeds.push({
+        data: document.data,
+        origin: { file: file.path, line: document.line },
+        cluster: clusterOfFile(file.path),
+      });
+    }
+  }
+  return seeds;
+}
+
+/** `clusters/<name>/...` belongs to cluster `<name>`; other paths to none. */
+export function clusterOfFile(file: string): string {
+  const match = /^clusters\/([^/]+)\//.exec(file);
+  return match?.[1] ?? "";
+}
+
+function identity(data: Record<string, unknown>): string {
+  return `${namespaceOf(data) ?? ""}/${nameOf(data) ?? ""}/${String(getPath(data, "spec", "path") ?? "")}`;
+}
+
+function buildSpec(data: Record<string, unknown>): Record<string, unknown> {
+  const spec = isPlainObject(data.spec) ? data.spec : {};
+  const picked: Record<string, unknown> = {
+    path: spec.path,
+    postBuild: spec.postBuild,
+  };
+  for (const field of BUILD_TRANSFORM_FIELDS) picked[field] = spec[field];
+  return picked;
+}
+
+function describeBuild(pending: PendingKustomization): Build | undefined {
+  const spec = isPlainObject(pending.data.spec) ? pending.data.spec : {};
+  const sourceKind = getPath(spec, "sourceRef", "kind");
+  const rawPath =
+    typeof spec.path === "string" && spec.path !== "" ? spec.path : "./";
+  const relative = joinRelative(".", rawPath.replace(/^\/+/, ""));
+  const id = `${namespaceOf(pending.data) ?? "default"}/${nameOf(pending.data) ?? "(no name)"}`;
+  if (sourceKind !== undefined && sourceKind !== "GitRepository") {
+    // An OCIRepository or Bucket holds another artifact than this tree.
+    return undefined;
+  }
+  if (relative.startsWith("..")) return undefined;
+  return {
+    id,
+    path: relative,
+    cluster: pending.cluster,
+    declaredAt: pending.origin,
+    kustomizationFiles: [],
+    decryptsSops: getPath(spec, "decryption", "provider") === "sops",
+  };
+}
+
+async function renderBuild(
+  options: RenderOptions,
+  build: Build,
+  kustomization: Record<string, unknown> | undefined,
+  result: RenderResult,
+): Promise<void> {
+  const { tree, sink } = options;
+  if (
+    !pathExists(tree.root, build.path) ||
+    !isDirectory(tree.root, build.path)
+  ) {
+    // The references check reports the missing path at its declaration.
+    return;
+  }
+  result.builds.push(build);
+  const spec =
+    kustomization && isPlainObject(kustomization.spec)
+      ? kustomization.spec
+      : {};
+  const ownFile = findKustomizationFile(tree, build.path);
+  const nestedKustomizations = [...tree.files.keys()].some(
+    (file) =>
+      isUnder(file, build.path) &&
+      /(^|\/)kustomization\.ya?ml$/.test(file) &&
+      file !== ownFile,
+  );
+  const needsKustomize =
+    ownFile !== undefined ||
+    nestedKustomizations ||
+    BUILD_TRANSFORM_FIELDS.some((field) => spec[field] !== undefined);
+
+  let documents: { text: string; data: unknown; origin: Origin }[];
+  if (needsKustomize) {
+    const rendered = await renderWithKustomize(
+      options,
+      build,
+      spec,
+      ownFile,
+      result,
+    );
+    if (!rendered) return;
+    documents = rendered;
+  } else {
+    documents = readDirectly(tree, build, sink, result);
+  }
+
+  const variables = resolveVariables(tree, spec);
+  for (const document of documents) {
+    const object = finishObject(document, build, variables, tree, sink);
+    if (object) result.objects.push(object);
+  }
+}
+
+/** Reads a folder without kustomization.yaml the way Flux's generated one does. */
+function readDirectly(
+  tree: SourceTree,
+  build: Build,
+  sink: FindingSink,
+  result: RenderResult,
+): { text: string; data: unknown; origin: Origin }[] {
+  const documents: { text: string; data: unknown; origin: Origin }[] = [];
+  for (const file of tree.files.values()) {
+    if (!isUnder(file.path, build.path)) continue;
+    result.usedFiles.add(file.path);
+    for (const document of file.documents) {
+      if (!looksLikeKubernetesObject(document.data)) {
+        sink.add({
+          rule: "flux-build",
+          severity: "error",
+          file: file.path,
+          line: document.line,
+          column: 1,
+          message: `not a Kubernetes object (no apiVersion and kind), and Flux Kustomization ${build.id} applies every YAML file under ${build.path}; Flux fails this build with "missing Resource metadata"`,
+          fix: "move the file out of the Kustomization's path, or add a kustomization.yaml there that lists only Kubernetes manifests",
+        });
+        continue;
+      }
+      documents.push({
+        text: document.text,
+        data: document.data,
+        origin: { file: file.path, line: document.line },
+      });
+    }
+  }
+  return documents;
+}
+
+async function renderWithKustomize(
+  options: RenderOptions,
+  build: Build,
+  spec: Record<string, unknown>,
+  ownFile: string | undefined,
+  result: RenderResult,
+): Promise<{ text: string; data: unknown; origin: Origin }[] | undefined> {
+  const { tree, sink } = options;
+  const chain = collectChain(tree, build.path);
+  build.kustomizationFiles = chain.kustomizationFiles;
+  const readFiles = filesReadBy(tree, build.path, chain.listedPaths);
+  for (const file of readFiles) result.usedFiles.add(file);
+
+  const blocked = readFiles.filter(
+    (file) => (tree.files.get(file)?.problems.length ?? 0) > 0,
+  );
+  if (blocked.length > 0) {
+    sink.skip({
+      file: build.declaredAt?.file ?? blocked[0]!,
+      line: build.declaredAt?.line ?? 1,
+      resource: `build of ${build.path}`,
+      reason: `not built: ${blocked.join(", ")} ${blocked.length === 1 ? "has" : "have"} YAML errors (reported above)`,
+    });
+    return undefined;
+  }
+
+  const wrapper = await mkdtemp(path.join(os.tmpdir(), "validate-build-"));
+  try {
+    const fromWrapper = path.relative(
+      wrapper,
+      path.join(tree.root, build.path),
+    );
+    const resources =
+      ownFile !== undefined
+        ? [fromWrapper]
+        : generatedResources(tree, build.path, wrapper);
+    await writeFile(
+      path.join(wrapper, "kustomization.yaml"),
+      yaml.dump(
+        wrapperKustomization(spec, resources, tree.root, build.path, wrapper),
+      ),
+    );
+    const outcome = await runKustomize(wrapper, options.limits);
+    result.kustomizeMs += outcome.elapsedMs;
+    if (!outcome.ok) {
+      const at = build.declaredAt ?? { file: ownFile ?? build.path, line: 1 };
+      sink.add({
+        rule: "kustomize-build",
+        severity: "error",
+        file: at.file,
+        line: at.line,
+        column: 1,
+        resource: `build of ${build.path}`,
+        message: `kustomize build of ${build.path} failed: ${rewritePaths(outcome.error, wrapper, tree.root)}`,
+        fix:
+          "run `kubectl kustomize --load-restrictor LoadRestrictionsNone " +
+          build.path +
+          "` to reproduce, then fix the file it names",
+      });
+      return undefined;
+    }
+    return parseBuildOutput(outcome.output, wrapper, tree, build);
+  } finally {
+    await rm(wrapper, { recursive: true, force: true });
+  }
+}
+
+/** Files a kustomize build of `directory` reads: listed ones and those under listed folders. */
+function filesReadBy(
+  tree: SourceTree,
+  directory: string,
+  listedPaths: string[],
+): string[] {
+  const roots = [directory, ...listedPaths];
+  return [...tree.files.keys()].filter((file) =>
+    roots.some((root) => file === root || isUnder(file, root)),
+  );
+}
+
+/** What Flux's generated kustomization lists for a folder without one. */
+function generatedResources(
+  tree: SourceTree,
+  directory: string,
+  wrapper: string,
+): string[] {
+  const resources = new Set<string>();
+  for (const file of tree.files.keys()) {
+    if (!isUnder(file, directory)) continue;
+    // A subfolder with its own kustomization is listed as a folder.
+    let folder = path.posix.dirname(file);
+    let listed = file;
+    while (
+      folder !== directory &&
+      folder !== "." &&
+      isUnder(folder, directory)
+    ) {
+      if (findKustomizationFile(tree, folder)) listed = folder;
+      folder = path.posix.dirname(folder);
+    }
+    resources.add(listed);
+  }
+  return [...resources]
+    .sort()
+    .map((file) => path.relative(wrapper, path.join(tree.root, file)));
+}
+
+function wrapperKustomization(
+  spec: Record<string, unknown>,
+  resources: string[],
+  root: string,
+  buildPath: string,
+  wrapper: string,
+): Record<string, unknown> {
+  const kustomization: Record<string, unknown> = {
+    apiVersion: "kustomize.config.k8s.io/v1beta1",
+    kind: "Kustomization",
+    resources,
+    buildMetadata: ["originAnnotations"],
+  };
+  if (typeof spec.targetNamespace === "string")
+    kustomization.namespace = spec.targetNamespace;
+  if (typeof spec.namePrefix === "string")
+    kustomization.namePrefix = spec.namePrefix;
+  if (typeof spec.nameSuffix === "string")
+    kustomization.nameSuffix = spec.nameSuffix;
+  if (Array.isArray(spec.patches)) kustomization.patches = spec.patches;
+  if (Array.isArray(spec.images)) kustomization.images = spec.images;
+  if (Array.isArray(spec.components)) {
+    kustomization.components = spec.components
+      .filter((component): component is string => typeof component === "string")
+      .map((component) =>
+        path.relative(wrapper, path.join(root, buildPath, component)),
+      );
+  }
+  const labels = getPath(spec, "commonMetadata", "labels");
+  if (isPlainObject(labels))
+    kustomization.labels = [{ pairs: labels, includeSelectors: false }];
+  const annotations = getPath(spec, "commonMetadata", "annotations");
+  if (isPlainObject(annotations)) kustomization.commonAnnotations = annotations;
+  return kustomization;
+}
+
+function parseBuildOutput(
+  output: string,
+  wrapper: string,
+  tree: SourceTree,
+  build: Build,
+): { text: string; data: unknown; origin: Origin }[] {
+  const documents: { text: string; data: unknown; origin: Origin }[] = [];
+  for (const raw of splitDocuments(output)) {
+    const data = yaml.load(raw.text, { schema: KUBERNETES_YAML_SCHEMA });
+    if (!isPlainObject(data)) continue;
+    const origin = readOrigin(data, wrapper, tree, build);
+    documents.push({ text: raw.text, data, origin });
+  }
+  return documents;
+}
+
+/** Reads and removes kustomize's origin annotation, mapping it into the tree. */
+function readOrigin(
+  data: Record<string, unknown>,
+  wrapper: string,
+  tree: SourceTree,
+  build: Build,
+): Origin {
+  const metadata = metadataOf(data);
+  const annotations = isPlainObject(metadata.annotations)
+    ? metadata.annotations
+    : undefined;
+  const annotation = annotations?.[ORIGIN_ANNOTATION];
+  let file: string | undefined;
+  if (annotations && typeof annotation === "string") {
+    delete annotations[ORIGIN_ANNOTATION];
+    if (Object.keys(annotations).length === 0) delete metadata.annotations;
+    const parsed = yaml.load(annotation);
+    const recorded = isPlainObject(parsed)
+      ? typeof parsed.path === "string"
+        ? parsed.path
+        : typeof parsed.configuredIn === "string"
+          ? parsed.configuredIn
+          : undefined
+      : undefined;
+    if (recorded && !(isPlainObject(parsed) && parsed.repo)) {
+      file = path
+        .relative(tree.root, path.resolve(wrapper, recorded))
+        .split(path.sep)
+        .join("/");
+    }
+  }
+  file ??= build.kustomizationFiles[0] ?? build.path;
+  return { file, line: lineOfObject(tree, file, data) };
+}
+
+/** Line of the document in `file` that declares an object of this kind and name. */
+function lineOfObject(
+  tree: SourceTree,
+  file: string,
+  data: Record<string, unknown>,
+): number {
+  const documents = tree.files.get(file)?.documents ?? [];
+  const kind = kindOf(data);
+  const name = nameOf(data);
+  const sameKind = documents.filter(
+    (document) => kindOf(document.data) === kind,
+  );
+  const exact = sameKind.find(
+    (document) =>
+      name !== undefined && name.endsWith(nameOf(document.data) ?? "\0"),
+  );
+  return (exact ?? sameKind[0] ?? documents[0])?.line ?? 1;
+}
+
+/** Variables of a Kustomization's postBuild, or undefined when there is none. */
+interface Variables {
+  values: Map<string, string>;
+  /** False when a substituteFrom source is not in the tree. */
+  complete: boolean;
+}
+
+function resolveVariables(
+  tree: SourceTree,
+  spec: Record<string, unknown>,
+): Variables | undefined {
+  const postBuild = spec.postBuild;
+  if (!isPlainObject(postBuild)) return undefined;
+  const values = new Map<string, string>();
+  let complete = true;
+  const from = Array.isArray(postBuild.substituteFrom)
+    ? postBuild.substituteFrom
+    : [];
+  for (const reference of from) {
+    if (!isPlainObject(reference)) continue;
+    const data = findConfigData(
+      tree,
+      String(reference.kind),
+      String(reference.name),
+    );
+    if (data) for (const [key, value] of data) values.set(key, value);
+    else if (reference.optional !== true) complete = false;
+  }
+  // Inline values win over substituteFrom, as in kustomize-controller.
+  if (isPlainObject(postBuild.substitute)) {
+    for (const [key, value] of Object.entries(postBuild.substitute)) {
+      values.set(key, typeof value === "string" ? value : String(value));
+    }
+  }
+  return { values, complete };
+}
+
+function findConfigData(
+  tree: SourceTree,
+  kind: string,
+  name: string,
+): Map<string, string> | undefined {
+  for (const file of tree.files.values()) {
+    for (const document of file.documents) {
+      if (kindOf(document.data) !== kind || nameOf(document.data) !== name)
+        continue;
+      const data = new Map<string, string>();
+      const record = document.data as Record<string, unknown>;
+      if (isPlainObject(record.data)) {
+        for (const [key, value] of Object.entries(record.data)) {
+          data.set(
+            key,
+            kind === "Secret"
+              ? Buffer.from(String(value), "base64").toString("utf8")
+              : String(value),
+          );
+        }
+      }
+      if (isPlainObject(record.stringData)) {
+        for (const [key, value] of Object.entries(record.stringData))
+          data.set(key, String(value));
+      }
+      return data;
+    }
+  }
+  return undefined;
+}
+
+function finishObject(
+  document: { text: string; data: unknown; origin: Origin },
+  build: Build,
+  variables: Variables | undefined,
+  tree: SourceTree,
+  sink: FindingSink,
+): RenderedObject | undefined {
+  if (!isPlainObject(document.data)) return undefined;
+  let data = document.data;
+
+  // Flux substitutes only when the Kustomization defines at least one
+  // variable; otherwise `${...}` stays literal.
+  if (
+    variables &&
+    (variables.values.size > 0 || !variables.complete) &&
+    !substitutionDisabled(data)
+  ) {
+    if (hasExpression(document.text)) {
+      const outcome = substitute(document.text, variables.values);
+      if (outcome.undefinedNames.length > 0 && variables.complete) {
+        for (const name of new Set(outcome.undefinedNames)) {
+          const at = findExpression(tree, document.origin, name);
+          sink.add({
+            rule: "flux-substitute-undefined",
+            severity: "error",
+            file: at.file,
+            line: at.line,
+            column: at.column,
+            resource: describeObject(data),
+            message: `variable \${${name}} has no value in Flux Kustomization ${build.id} and no default; kustomize-controller (Flux 2.9 and later) fails the reconciliation`,
+            fix: `add ${name} to spec.postBuild.substitute of ${build.id}, or write \${${name}:=default}`,
+          });
+        }
+      }
+      if (variables.complete && outcome.undefinedNames.length === 0) {
+        let reparsed: unknown;
+        try {
+          reparsed = yaml.load(outcome.text, {
+            schema: KUBERNETES_YAML_SCHEMA,
+          });
+        } catch (error) {
+          sink.add({
+            rule: "flux-substitute-result",
+            severity: "error",
+            file: document.origin.file,
+            line: document.origin.line,
+            column: 1,
+            resource: describeObject(data),
+            message: `after variable substitution by ${build.id} the object is no longer valid YAML: ${(error as Error).message.split("\n")[0]}`,
+            fix: "quote the value around the ${...} expression, or quote the variable's value in postBuild.substitute",
+          });
+        }
+        if (isPlainObject(reparsed)) {
+          // The origin annotation was already removed from the first parse.
+          const metadata = metadataOf(reparsed);
+          const annotations = metadata.annotations;
+          if (isPlainObject(annotations)) {
+            delete annotations[ORIGIN_ANNOTATION];
+            if (Object.keys(annotations).length === 0)
+              delete metadata.annotations;
+          }
+          data = reparsed;
+        }
+      }
+    }
+  }
+
+  let encrypted = false;
+  if (kindOf(data) === "Secret" && isPlainObject(data.sops)) {
+    encrypted = true;
+    if (build.decryptsSops) {
+      data = { ...data };
+      delete data.sops;
+    } else {
+      sink.add({
+        rule: "sops-without-decryption",
+        severity: "error",
+        file: document.origin.file,
+        line: document.origin.line,
+        column: 1,
+        resource: describeObject(data),
+        message: `SOPS-encrypted Secret, but Flux Kustomization ${build.id} has no spec.decryption; Flux would apply the ciphertext`,
+        fix: "set spec.decryption.provider: sops and spec.decryption.secretRef on the Kustomization that applies this path",
+      });
+      data = { ...data };
+      delete data.sops;
+    }
+  }
+
+  return { data, origin: document.origin, build, encrypted };
+}
+
+function substitutionDisabled(data: Record<string, unknown>): boolean {
+  const metadata = metadataOf(data);
+  const labels = isPlainObject(metadata.labels) ? metadata.labels : {};
+  const annotations = isPlainObject(metadata.annotations)
+    ? metadata.annotations
+    : {};
+  return (
+    labels[SUBSTITUTE_SWITCH] === "disabled" ||
+    annotations[SUBSTITUTE_SWITCH] === "disabled"
+  );
+}
+
+/** Line and column of `${name` in the object's source document. */
+function findExpression(
+  tree: SourceTree,
+  origin: Origin,
+  name: string,
+): { file: string; line: number; column: number } {
+  const file = tree.files.get(origin.file);
+  const document = file?.documents.find(
+    (candidate) => candidate.line === origin.line,
+  );
+  if (document) {
+    const lines = document.text.split("\n");
+    for (const [index, line] of lines.entries()) {
+      const column = line.indexOf("${" + name);
+      if (column !== -1) {
+        // splitDocuments keeps the text after a `---` on the marker line.
+        return {
+          file: origin.file,
+          line: origin.line + index,
+          column: column + 1,
+        };
+      }
+    }
+  }
+  return { file: origin.file, line: origin.line, column: 1 };
+}
+
+function rewritePaths(message: string, wrapper: string, root: string): string {
+  return message
+    .replaceAll(wrapper + "/", "")
+    .replaceAll(wrapper, "(build)")
+    .replaceAll(root + "/", "");
+}
+
+export function isUnder(file: string, directory: string): boolean {
+  return directory === "." || file.startsWith(directory + "/");
+}
+
+async function runLimited<T>(
+  items: T[],
+  limit: number,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await task(items[next++] as T);
+  };
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, worker),
+  );
+}

@@ -1,0 +1,150 @@
+import { execFile } from "node:child_process";
+import { readdir, readFile, stat } from "node:fs/promises";
+import path from "node:path";
+import { promisify } from "node:util";
+import { UsageError } from "../lib/errors.js";
+import {
+  MAX_FILE_BYTES,
+  parseYaml,
+  type YamlDocument,
+  type YamlProblem,
+} from "./yaml-docs.js";
+
+const execFileAsync = promisify(execFile);
+
+/** A YAML file of the validated tree, parsed. */
+export interface SourceFile {
+  /** Path relative to the root, with forward slashes. */
+  path: string;
+  documents: YamlDocument[];
+  problems: YamlProblem[];
+  empty: boolean;
+}
+
+/** Every YAML file of the tree, keyed by its relative path. */
+export interface SourceTree {
+  root: string;
+  files: Map<string, SourceFile>;
+}
+
+const YAML_FILE = /\.ya?ml$/i;
+const ALWAYS_SKIPPED = new Set([".git", "node_modules"]);
+
+/**
+ * Lists the YAML files git would track under `root`: tracked and untracked
+ * files minus ignored ones. Outside a git work tree it walks the folder,
+ * skipping .git and node_modules.
+ */
+export async function listYamlFiles(root: string): Promise<string[]> {
+  const info = await stat(root).catch((error: unknown) => {
+    throw new UsageError(
+      `cannot read ${root}: it does not exist or is not readable`,
+      {
+        cause: error,
+      },
+    );
+  });
+  if (!info.isDirectory()) {
+    throw new UsageError(
+      `${root} is not a directory; pass the root of a Flux repository`,
+    );
+  }
+
+  const fromGit = await listWithGit(root);
+  const files = fromGit ?? (await walk(root));
+  return files.filter((file) => YAML_FILE.test(file)).sort();
+}
+
+async function listWithGit(root: string): Promise<string[] | undefined> {
+  try {
+    const { stdout } = await execFileAsync(
+      "git",
+      [
+        "-C",
+        root,
+        "ls-files",
+        "-z",
+        "--cached",
+        "--others",
+        "--exclude-standard",
+      ],
+      { maxBuffer: 256 * 1024 * 1024 },
+    );
+    const files = stdout.split("\0").filter((file) => file !== "");
+    return files.filter(
+      (file) => !file.split("/").some((part) => ALWAYS_SKIPPED.has(part)),
+    );
+  } catch {
+    // Not a git work tree, or git is missing: fall back to walking.
+    return undefined;
+  }
+}
+
+async function walk(root: string, prefix = ""): Promise<string[]> {
+  const entries = await readdir(path.join(root, prefix), {
+    withFileTypes: true,
+  });
+  const files: string[] = [];
+  for (const entry of entries) {
+    if (ALWAYS_SKIPPED.has(entry.name)) continue;
+    const relative = prefix === "" ? entry.name : `${prefix}/${entry.name}`;
+    if (entry.isDirectory()) files.push(...(await walk(root, relative)));
+    else if (entry.isFile()) files.push(relative);
+  }
+  return files;
+}
+
+/** Reads and parses every YAML file of the tree. */
+export async function loadTree(root: string): Promise<SourceTree> {
+  const paths = await listYamlFiles(root);
+  const files = new Map<string, SourceFile>();
+  await forEachLimited(paths, 32, async (relative) => {
+    const file = await loadFile(root, relative);
+    if (file) files.set(relative, file);
+  });
+  return {
+    root,
+    files: new Map([...files].sort(([a], [b]) => a.localeCompare(b))),
+  };
+}
+
+async function loadFile(
+  root: string,
+  relative: string,
+): Promise<SourceFile | undefined> {
+  const absolute = path.join(root, relative);
+  let size: number;
+  try {
+    const info = await stat(absolute);
+    if (!info.isFile()) return undefined;
+    size = info.size;
+  } catch {
+    // Tracked by git but deleted in the work tree.
+    return undefined;
+  }
+  if (size === 0)
+    return { path: relative, documents: [], problems: [], empty: true };
+  // An oversized file is rejected by its size alone, without reading it.
+  const text = size <= MAX_FILE_BYTES ? await readFile(absolute, "utf8") : "";
+  const { documents, problems } = parseYaml(text, size);
+  const empty = problems.length === 0 && documents.length === 0;
+  return { path: relative, documents, problems, empty };
+}
+
+/** Runs `task` over `items` with at most `limit` in flight at once. */
+export async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await task(item);
+    }
+  };
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, worker),
+  );
+}

@@ -1,0 +1,194 @@
+import path from "node:path";
+import { UsageError } from "../lib/errors.js";
+import { checkFluxRules } from "./checks/flux-rules.js";
+import { checkModels, declaredSecrets } from "./checks/models.js";
+import {
+  checkKustomizationFiles,
+  checkObjectReferences,
+} from "./checks/references.js";
+import { checkObjectSchemas, collectCrdSchemas } from "./checks/schemas.js";
+import { FindingSink, type Finding, type Skipped } from "./findings.js";
+import { DEFAULT_KUSTOMIZE_LIMITS, type KustomizeLimits } from "./kustomize.js";
+import { Locator } from "./locate.js";
+import { describeObject, looksLikeKubernetesObject } from "./objects.js";
+import { renderAll } from "./render.js";
+import { loadTree, type SourceTree } from "./repository.js";
+import { MAX_EXPANDED_NODES, MAX_FILE_BYTES } from "./yaml-docs.js";
+
+export interface ValidateOptions {
+  root: string;
+  /** Only the clusters of this environment, from its environment model. */
+  environment?: string;
+  limits?: KustomizeLimits;
+  concurrency?: number;
+}
+
+export interface Summary {
+  files: number;
+  objects: number;
+  validated: number;
+  skipped: number;
+  errors: number;
+  warnings: number;
+  notes: number;
+  builds: number;
+  /** Wall time of the whole run, and the part spent waiting for kustomize. */
+  elapsedMs: number;
+  kustomizeMs: number;
+}
+
+export interface ValidateResult {
+  findings: Finding[];
+  skipped: Skipped[];
+  summary: Summary;
+}
+
+/**
+ * Validates a Flux repository the way Flux would apply it: parse every YAML
+ * file, build each Flux Kustomization's path, substitute variables, then
+ * check schemas, Flux's server-side rules and references. Every finding is
+ * collected; nothing stops at the first one.
+ */
+export async function validate(
+  options: ValidateOptions,
+): Promise<ValidateResult> {
+  const started = performance.now();
+  const root = path.resolve(options.root);
+  const sink = new FindingSink();
+
+  const tree = await loadTree(root);
+  reportFileProblems(tree, sink);
+  const locator = new Locator(tree);
+  const models = checkModels(tree, sink, locator);
+  const clusters = clustersOf(models.environments, options.environment);
+
+  const rendered = await renderAll({
+    tree,
+    sink,
+    limits: options.limits ?? DEFAULT_KUSTOMIZE_LIMITS,
+    concurrency: options.concurrency ?? 2,
+    ...(clusters ? { clusters } : {}),
+  });
+  const objects = rendered.objects;
+
+  const crds = collectCrdSchemas(objects);
+  const validated = checkObjectSchemas(objects, crds, sink, locator);
+  checkFluxRules(objects, sink, locator);
+  checkObjectReferences(objects, tree, declaredSecrets(models), sink, locator);
+  checkKustomizationFiles(tree, sink, locator);
+  if (!clusters)
+    listUnreachedObjects(tree, rendered.usedFiles, models.files, sink);
+
+  const findings = sortFindings(sink.findings);
+  return {
+    findings,
+    skipped: sink.skipped,
+    summary: {
+      files: tree.files.size,
+      objects: objects.length,
+      validated,
+      skipped: sink.skipped.length,
+      errors: sink.count("error"),
+      warnings: sink.count("warning"),
+      notes: sink.count("note"),
+      builds: rendered.builds.length,
+      elapsedMs: performance.now() - started,
+      kustomizeMs: rendered.kustomizeMs,
+    },
+  };
+}
+
+function clustersOf(
+  environments: {
+    name: string;
+    clusters: { ory: string; crdb: string | null };
+  }[],
+  name: string | undefined,
+): Set<string> | undefined {
+  if (name === undefined) return undefined;
+  const environment = environments.find((candidate) => candidate.name === name);
+  if (!environment) {
+    const known =
+      environments.map((candidate) => candidate.name).join(", ") || "none";
+    throw new UsageError(
+      `--env ${name}: no valid environments/${name}/environment.yaml; known environments: ${known}`,
+    );
+  }
+  const clusters = new Set([environment.clusters.ory]);
+  if (environment.clusters.crdb) clusters.add(environment.clusters.crdb);
+  return clusters;
+}
+
+function reportFileProblems(tree: SourceTree, sink: FindingSink): void {
+  for (const file of tree.files.values()) {
+    if (file.empty) {
+      sink.skip({
+        file: file.path,
+        line: 1,
+        resource: "(file)",
+        reason: "empty file",
+      });
+      continue;
+    }
+    for (const problem of file.problems) {
+      const rule =
+        problem.kind === "size"
+          ? "yaml-too-large"
+          : problem.kind === "aliases"
+            ? "yaml-alias-bomb"
+            : "yaml-syntax";
+      const fix =
+        problem.kind === "size"
+          ? `split the file; the limit is ${MAX_FILE_BYTES / 1024 / 1024} MiB`
+          : problem.kind === "aliases"
+            ? `expand the aliases by hand; a document may reach ${MAX_EXPANDED_NODES.toLocaleString("en-US")} nodes`
+            : /tab/i.test(problem.message)
+              ? "indent with spaces; YAML does not allow tabs for indentation"
+              : /duplicate|duplicated/i.test(problem.message)
+                ? "remove one of the two keys; YAML keeps only one and kustomize rejects the file"
+                : "fix the YAML syntax at this position";
+      sink.add({
+        rule,
+        severity: "error",
+        file: file.path,
+        line: problem.line,
+        column: problem.column,
+        message: problem.message,
+        fix,
+      });
+    }
+  }
+}
+
+/** Lists Kubernetes objects in files that no Flux Kustomization builds. */
+function listUnreachedObjects(
+  tree: SourceTree,
+  usedFiles: Set<string>,
+  modelFiles: Set<string>,
+  sink: FindingSink,
+): void {
+  for (const file of tree.files.values()) {
+    if (usedFiles.has(file.path) || modelFiles.has(file.path)) continue;
+    if (/(^|\/)kustomization\.ya?ml$/.test(file.path)) continue;
+    for (const document of file.documents) {
+      if (!looksLikeKubernetesObject(document.data)) continue;
+      sink.skip({
+        file: file.path,
+        line: document.line,
+        resource: describeObject(document.data),
+        reason:
+          "not under the path of any Flux Kustomization, so Flux never applies it",
+      });
+    }
+  }
+}
+
+function sortFindings(findings: Finding[]): Finding[] {
+  return [...findings].sort(
+    (a, b) =>
+      a.file.localeCompare(b.file) ||
+      a.line - b.line ||
+      a.column - b.column ||
+      a.rule.localeCompare(b.rule),
+  );
+}
