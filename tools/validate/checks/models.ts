@@ -15,6 +15,8 @@ export interface Models {
   clusters: Map<string, ClusterSpec>;
   /** Files that hold a model, so no other check reads them as manifests. */
   files: Set<string>;
+  /** `environment:<name>` and `cluster:<name>` whose model file is invalid. */
+  invalid: Set<string>;
 }
 
 /**
@@ -30,6 +32,7 @@ export function checkModels(
     environments: [],
     clusters: new Map(),
     files: new Set(),
+    invalid: new Set(),
   };
   for (const file of tree.files.values()) {
     if (ENVIRONMENT_FILE.test(file.path)) {
@@ -49,10 +52,18 @@ export function checkModels(
         });
       }
       if (environment) models.environments.push(environment);
+      else
+        models.invalid.add(
+          `environment:${ENVIRONMENT_FILE.exec(file.path)?.[1]}`,
+        );
     } else if (CLUSTER_FILE.test(file.path)) {
       models.files.add(file.path);
       const data = file.documents[0]?.data;
-      if (file.problems.length > 0 || data === undefined) continue;
+      const folder = CLUSTER_FILE.exec(file.path)?.[1] ?? "";
+      if (file.problems.length > 0 || data === undefined) {
+        models.invalid.add(`cluster:${folder}`);
+        continue;
+      }
       const problems = checkClusterSpec(data);
       for (const problem of problems) {
         const at = locator.locateInFile(
@@ -67,9 +78,11 @@ export function checkModels(
           fix: "see the ClusterSpec type in tools/lib/cluster.ts for each field",
         });
       }
-      const folder = CLUSTER_FILE.exec(file.path)?.[1] ?? "";
-      if (problems.length === 0)
+      if (problems.length === 0) {
         models.clusters.set(folder, data as ClusterSpec);
+      } else {
+        models.invalid.add(`cluster:${folder}`);
+      }
     }
   }
   checkCrossModel(models, sink, locator);
@@ -100,7 +113,14 @@ function checkCrossModel(
     }
     for (const role of ["ory", "crdb"] as const) {
       const cluster = environment.clusters[role];
-      if (cluster === null || models.clusters.has(cluster)) continue;
+      // An invalid cluster.yaml is reported on its own; do not repeat it.
+      if (
+        cluster === null ||
+        models.clusters.has(cluster) ||
+        models.invalid.has(`cluster:${cluster}`)
+      ) {
+        continue;
+      }
       sink.add({
         rule: "environment-model",
         severity: "error",
@@ -128,6 +148,9 @@ function checkCrossModel(
       );
     }
     const environment = environments.get(spec.environment);
+    if (!environment && models.invalid.has(`environment:${spec.environment}`)) {
+      continue;
+    }
     if (!environment) {
       report(
         ["environment"],

@@ -101,7 +101,9 @@ export function checkObjectSchemas(
     }
     validated++;
     const violations: SchemaViolation[] = [];
-    checkSchema(lookup.schema, object.data, lookup.resolve, violations);
+    // status belongs to the controller; the API server ignores it on apply.
+    const { status: _status, ...data } = object.data;
+    checkSchema(lookup.schema, data, lookup.resolve, violations);
     for (const violation of violations)
       report(object, violation, sink, locator);
   }
