@@ -1,3 +1,5 @@
+import { findRule } from "./rules.js";
+
 /** How bad a finding is: errors fail the run, warnings and notes do not. */
 export type Severity = "error" | "warning" | "note";
 
@@ -31,6 +33,10 @@ export class FindingSink {
   private readonly seen = new Set<string>();
 
   add(finding: Finding): void {
+    if (!findRule(finding.rule)) {
+      // Every rule needs a catalogue entry, or docs/rules.md misses it.
+      throw new Error(`finding uses unregistered rule "${finding.rule}"`);
+    }
     // The same object can be built by two Flux Kustomizations that share a
     // base; report each problem at a location once.
     const key = `${finding.rule}\0${finding.file}\0${finding.line}\0${finding.column}\0${finding.message}`;

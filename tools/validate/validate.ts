@@ -1,4 +1,5 @@
 import path from "node:path";
+import "./catalogue.js";
 import { UsageError } from "../lib/errors.js";
 import { checkFluxRules } from "./checks/flux-rules.js";
 import { checkModels, declaredSecrets } from "./checks/models.js";

@@ -1,0 +1,3 @@
+// Loads every module that registers rules, so the catalogue is complete
+// wherever it is read. Each module calls registerRules() at import time.
+import "./rules.js";
