@@ -117,9 +117,10 @@ export async function renderAll(options: RenderOptions): Promise<RenderResult> {
       builtIdentities.add(identity(pending.data));
       const build = describeBuild(pending);
       if (!build) return;
-      const before = result.objects.length;
-      await renderBuild(options, build, pending.data, result);
-      for (const object of result.objects.slice(before)) {
+      // Builds run concurrently, so take this build's objects from its own
+      // return value, never from the shared result list.
+      const objects = await renderBuild(options, build, pending.data, result);
+      for (const object of objects) {
         if (isFluxKustomization(object.data)) {
           discovered.push({
             data: object.data,
@@ -242,14 +243,14 @@ async function renderBuild(
   build: Build,
   kustomization: Record<string, unknown> | undefined,
   result: RenderResult,
-): Promise<void> {
+): Promise<RenderedObject[]> {
   const { tree, sink } = options;
   if (
     !pathExists(tree.root, build.path) ||
     !isDirectory(tree.root, build.path)
   ) {
     // The references check reports the missing path at its declaration.
-    return;
+    return [];
   }
   result.builds.push(build);
   const spec =
@@ -277,17 +278,20 @@ async function renderBuild(
       ownFile,
       result,
     );
-    if (!rendered) return;
+    if (!rendered) return [];
     documents = rendered;
   } else {
     documents = readDirectly(tree, build, sink, result);
   }
 
   const variables = resolveVariables(tree, spec);
+  const objects: RenderedObject[] = [];
   for (const document of documents) {
     const object = finishObject(document, build, variables, tree, sink);
-    if (object) result.objects.push(object);
+    if (object) objects.push(object);
   }
+  result.objects.push(...objects);
+  return objects;
 }
 
 /** Reads a folder without kustomization.yaml the way Flux's generated one does. */

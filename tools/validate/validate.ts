@@ -8,6 +8,7 @@ import {
   checkObjectReferences,
 } from "./checks/references.js";
 import { checkObjectSchemas, collectCrdSchemas } from "./checks/schemas.js";
+import { checkOry } from "./ory/check.js";
 import { FindingSink, type Finding, type Skipped } from "./findings.js";
 import { DEFAULT_KUSTOMIZE_LIMITS, type KustomizeLimits } from "./kustomize.js";
 import { Locator } from "./locate.js";
@@ -77,6 +78,13 @@ export async function validate(
   checkFluxRules(objects, sink, locator);
   checkObjectReferences(objects, tree, declaredSecrets(models), sink, locator);
   checkKustomizationFiles(tree, sink, locator);
+  checkOry(
+    objects,
+    models.environments,
+    sink,
+    locator,
+    models.invalid.size > 0,
+  );
   if (!clusters)
     listUnreachedObjects(tree, rendered.usedFiles, models.files, sink);
 

@@ -101,7 +101,8 @@ function checkCrossModel(
     const file = `environments/${environment.name}/environment.yaml`;
     if (
       environment.promotesTo !== null &&
-      !environments.has(environment.promotesTo)
+      !environments.has(environment.promotesTo) &&
+      !models.invalid.has(`environment:${environment.promotesTo}`)
     ) {
       sink.add({
         rule: "environment-model",
