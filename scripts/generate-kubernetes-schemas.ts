@@ -161,6 +161,37 @@ function typeToSchema(
   );
 }
 
+/**
+ * Fields of type resource.Quantity in the Kubernetes API. The generated
+ * models type them as strings, but the API server also accepts plain
+ * numbers such as `cpu: 1`.
+ */
+const QUANTITY_FIELDS = new Set([
+  "V1ResourceRequirements.limits",
+  "V1ResourceRequirements.requests",
+  "V1VolumeResourceRequirements.limits",
+  "V1VolumeResourceRequirements.requests",
+  "V1EmptyDirVolumeSource.sizeLimit",
+  "V1ResourceQuotaSpec.hard",
+  "V1LimitRangeItem.default",
+  "V1LimitRangeItem.defaultRequest",
+  "V1LimitRangeItem.max",
+  "V1LimitRangeItem.min",
+  "V1LimitRangeItem.maxLimitRequestRatio",
+  "V1PersistentVolumeSpec.capacity",
+  "V1PodSpec.overhead",
+  "V1Overhead.podFixed",
+  "V1CSIStorageCapacity.capacity",
+  "V1CSIStorageCapacity.maximumVolumeSize",
+]);
+
+function quantitySchema(type: string): Schema {
+  const quantity: Schema = { "x-kubernetes-int-or-string": true };
+  return type.startsWith("{")
+    ? { type: "object", additionalProperties: quantity }
+    : quantity;
+}
+
 /** Builds the faithful schema of one model, with references to other models. */
 function modelSchema(
   className: string,
@@ -170,12 +201,11 @@ function modelSchema(
   const attributes = models.get(className)!.getAttributeTypeMap();
   const properties: Record<string, Schema> = {};
   for (const attribute of attributes) {
-    properties[attribute.baseName] = typeToSchema(
-      attribute.type,
-      attribute.format,
-      models,
-      topLevel,
-    );
+    properties[attribute.baseName] = QUANTITY_FIELDS.has(
+      `${className}.${attribute.baseName}`,
+    )
+      ? quantitySchema(attribute.type)
+      : typeToSchema(attribute.type, attribute.format, models, topLevel);
   }
   const schema: Schema = { type: "object", properties };
   const required = readRequired(className, attributes);

@@ -6,6 +6,7 @@ import { isPlainObject } from "./structural-schema.js";
 export const KUSTOMIZATION_FILE_NAMES = [
   "kustomization.yaml",
   "kustomization.yml",
+  "Kustomization",
 ];
 
 /** One path a kustomization.yaml lists, with what kustomize expects there. */

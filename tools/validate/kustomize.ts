@@ -36,7 +36,8 @@ export function runKustomize(
     const child = spawn(
       KUBECTL,
       ["kustomize", "--load-restrictor", "LoadRestrictionsNone", directory],
-      { stdio: ["ignore", "pipe", "pipe"] },
+      // Its own process group, so a limit kills any children it started too.
+      { stdio: ["ignore", "pipe", "pipe"], detached: true },
     );
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
@@ -47,7 +48,11 @@ export function runKustomize(
     const kill = (reason: string) => {
       if (killedFor) return;
       killedFor = reason;
-      child.kill("SIGKILL");
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+      } catch {
+        child.kill("SIGKILL");
+      }
     };
     const timer = setTimeout(
       () =>
@@ -113,9 +118,29 @@ async function readRss(pid: number): Promise<number | undefined> {
   return match ? Number(match[1]) * 1024 : undefined;
 }
 
-/** Strips kubectl's klog prefix so the message reads as one sentence. */
-function cleanError(stderr: string): string {
-  const match = /err="((?:[^"\\]|\\.)*)"/.exec(stderr);
-  const text = match?.[1] ? match[1].replace(/\\(.)/g, "$1") : stderr.trim();
-  return text.replace(/^error: /, "");
+/**
+ * Turns kubectl's klog line into one sentence. klog writes either
+ * `err="..."` or, for multi-line errors, `err=<` followed by indented
+ * lines and a closing `>`.
+ */
+export function cleanError(stderr: string): string {
+  let text: string;
+  const quoted = /err="((?:[^"\\]|\\.)*)"/.exec(stderr);
+  const block = /err=<\n([\s\S]*?)\n\s*>/.exec(stderr);
+  if (quoted?.[1]) text = quoted[1].replace(/\\(.)/g, "$1");
+  else if (block?.[1])
+    text = block[1]
+      .split("\n")
+      .map((line) => line.trim())
+      .join(" ");
+  else text = stderr.trim();
+  return redactValues(text.replace(/^error: /, ""));
+}
+
+/**
+ * kustomize quotes the YAML node it failed on, which may be Secret data, so
+ * the quoted contents never reach the output.
+ */
+function redactValues(text: string): string {
+  return text.replace(/node contents:[\s\S]*$/, "node contents: (not shown)");
 }

@@ -1,4 +1,5 @@
 import { appendFile } from "node:fs/promises";
+import path from "node:path";
 import {
   loggerFromFlag,
   parseCommandLine,
@@ -39,7 +40,9 @@ await runCommand(async () => {
   }
   const format = readFormat(values.format, ["text", "github", "json"]);
   const log = loggerFromFlag(values["log-level"]);
-  const root = positionals[0] ?? process.cwd();
+  // npm runs scripts from the package root; INIT_CWD is where the user was.
+  const invokedFrom = process.env.INIT_CWD ?? process.cwd();
+  const root = path.resolve(invokedFrom, positionals[0] ?? ".");
 
   log.debug(`validating ${root}`);
   const result = await validate({

@@ -46,6 +46,12 @@ export interface RenderResult {
   kustomizeMs: number;
   /** Files (relative) whose documents some build read as objects or patches. */
   usedFiles: Set<string>;
+  /**
+   * Objects of the batches of builds already finished. substituteFrom reads
+   * only these, so the result never depends on which concurrent build ends
+   * first.
+   */
+  settled: RenderedObject[];
 }
 
 interface PendingKustomization {
@@ -78,6 +84,7 @@ export async function renderAll(options: RenderOptions): Promise<RenderResult> {
     builds: [],
     kustomizeMs: 0,
     usedFiles: new Set(),
+    settled: [],
   };
   const allSeeds = findSeedKustomizations(tree);
   const seeds = options.clusters
@@ -115,7 +122,7 @@ export async function renderAll(options: RenderOptions): Promise<RenderResult> {
       if (built.has(key)) return;
       built.add(key);
       builtIdentities.add(identity(pending.data));
-      const build = describeBuild(pending);
+      const build = describeBuild(tree, options.sink, pending);
       if (!build) return;
       // Builds run concurrently, so take this build's objects from its own
       // return value, never from the shared result list.
@@ -131,6 +138,7 @@ export async function renderAll(options: RenderOptions): Promise<RenderResult> {
       }
     });
     queue.push(...discovered);
+    result.settled = [...result.objects];
   }
   await renderEntryFiles(options, seeds, result);
   return result;
@@ -184,22 +192,114 @@ function findSeedKustomizations(tree: SourceTree): PendingKustomization[] {
   const seeds: PendingKustomization[] = [];
   for (const file of tree.files.values()) {
     for (const document of file.documents) {
-      if (!isFluxKustomization(document.data) || !isPlainObject(document.data))
+      if (
+        !isFluxKustomization(document.data) ||
+        !isPlainObject(document.data)
+      ) {
         continue;
+      }
       seeds.push({
         data: document.data,
         origin: { file: file.path, line: document.line },
-        cluster: clusterOfFile(file.path),
+        cluster: "",
       });
     }
   }
+  // A Kustomization named flux-system is a cluster's root: `flux bootstrap`
+  // creates it pointing at that cluster's folder. Other seeds belong to the
+  // root whose folder holds their file.
+  const roots = seeds
+    .filter((seed) => nameOf(seed.data) === "flux-system")
+    .map((seed) => ({ seed, path: kustomizationPath(seed.data) }));
+  for (const { seed, path: rootPath } of roots)
+    seed.cluster = clusterName(rootPath);
+  for (const seed of seeds) {
+    if (seed.cluster !== "") continue;
+    const owner = roots
+      .filter(({ path: rootPath }) => isUnder(seed.origin.file, rootPath))
+      .sort((a, b) => b.path.length - a.path.length)[0];
+    seed.cluster = owner ? owner.seed.cluster : clusterOfFile(seed.origin.file);
+  }
   return seeds;
+}
+
+/** Names a cluster after its root folder: `clusters/<name>` gives `<name>`. */
+function clusterName(rootPath: string): string {
+  if (rootPath.startsWith("clusters/"))
+    return rootPath.slice("clusters/".length);
+  return rootPath === "." ? "(root)" : rootPath;
+}
+
+function kustomizationPath(data: Record<string, unknown>): string {
+  const raw = getPath(data, "spec", "path");
+  const declared = typeof raw === "string" && raw !== "" ? raw : "./";
+  return joinRelative(".", declared.replace(/^\/+/, ""));
 }
 
 /** `clusters/<name>/...` belongs to cluster `<name>`; other paths to none. */
 export function clusterOfFile(file: string): string {
   const match = /^clusters\/([^/]+)\//.exec(file);
   return match?.[1] ?? "";
+}
+
+const selfSourcesCache = new WeakMap<SourceTree, Set<string> | null>();
+
+/**
+ * GitRepositories that are this repository: those named flux-system and
+ * any with the same URL. Null when the tree has no flux-system
+ * GitRepository, in which case every GitRepository is taken to be this one.
+ */
+function selfSources(tree: SourceTree): Set<string> | null {
+  if (selfSourcesCache.has(tree)) return selfSourcesCache.get(tree) ?? null;
+  const repositories: { id: string; name: string; url: unknown }[] = [];
+  for (const file of tree.files.values()) {
+    for (const document of file.documents) {
+      if (kindOf(document.data) !== "GitRepository") continue;
+      repositories.push({
+        id: `${namespaceOf(document.data) ?? "default"}/${nameOf(document.data)}`,
+        name: nameOf(document.data) ?? "",
+        url: getPath(document.data, "spec", "url"),
+      });
+    }
+  }
+  const roots = repositories.filter(
+    (repository) => repository.name === "flux-system",
+  );
+  let sources: Set<string> | null = null;
+  if (roots.length > 0) {
+    const urls = new Set(roots.map((root) => root.url));
+    sources = new Set(
+      repositories
+        .filter(
+          (repository) =>
+            repository.name === "flux-system" || urls.has(repository.url),
+        )
+        .map((repository) => repository.id),
+    );
+  }
+  selfSourcesCache.set(tree, sources);
+  return sources;
+}
+
+/**
+ * True when a Flux Kustomization's path is in this tree: its source is a
+ * GitRepository that is this repository.
+ */
+export function buildsFromThisTree(
+  tree: SourceTree,
+  data: Record<string, unknown>,
+): boolean {
+  const sourceRef = getPath(data, "spec", "sourceRef");
+  if (!isPlainObject(sourceRef) || sourceRef.kind !== "GitRepository") {
+    return sourceRef === undefined;
+  }
+  const sources = selfSources(tree);
+  if (sources === null) return true;
+  const namespace =
+    typeof sourceRef.namespace === "string"
+      ? sourceRef.namespace
+      : (namespaceOf(data) ?? "default");
+  return sources.has(`${namespace}/${String(sourceRef.name)}`);
 }
 
 function identity(data: Record<string, unknown>): string {
@@ -216,15 +316,22 @@ function buildSpec(data: Record<string, unknown>): Record<string, unknown> {
   return picked;
 }
 
-function describeBuild(pending: PendingKustomization): Build | undefined {
+function describeBuild(
+  tree: SourceTree,
+  sink: FindingSink,
+  pending: PendingKustomization,
+): Build | undefined {
   const spec = isPlainObject(pending.data.spec) ? pending.data.spec : {};
-  const sourceKind = getPath(spec, "sourceRef", "kind");
-  const rawPath =
-    typeof spec.path === "string" && spec.path !== "" ? spec.path : "./";
-  const relative = joinRelative(".", rawPath.replace(/^\/+/, ""));
+  const relative = kustomizationPath(pending.data);
   const id = `${namespaceOf(pending.data) ?? "default"}/${nameOf(pending.data) ?? "(no name)"}`;
-  if (sourceKind !== undefined && sourceKind !== "GitRepository") {
-    // An OCIRepository or Bucket holds another artifact than this tree.
+  if (!buildsFromThisTree(tree, pending.data)) {
+    const sourceRef = getPath(spec, "sourceRef");
+    sink.skip({
+      file: pending.origin.file,
+      line: pending.origin.line,
+      resource: `Kustomization/${id}`,
+      reason: `not built: its source ${String(getPath(sourceRef, "kind"))}/${String(getPath(sourceRef, "name"))} is another repository or artifact, so spec.path is not in this tree`,
+    });
     return undefined;
   }
   if (relative.startsWith("..")) return undefined;
@@ -258,19 +365,16 @@ async function renderBuild(
       ? kustomization.spec
       : {};
   const ownFile = findKustomizationFile(tree, build.path);
-  const nestedKustomizations = [...tree.files.keys()].some(
-    (file) =>
-      isUnder(file, build.path) &&
-      /(^|\/)kustomization\.ya?ml$/.test(file) &&
-      file !== ownFile,
-  );
-  const needsKustomize =
-    ownFile !== undefined ||
-    nestedKustomizations ||
-    BUILD_TRANSFORM_FIELDS.some((field) => spec[field] !== undefined);
 
+  // kustomize-controller always runs kustomize, on a generated kustomization
+  // when the folder has none; only a tree without any Flux object is read
+  // file by file, as plain manifests.
   let documents: { text: string; data: unknown; origin: Origin }[];
-  if (needsKustomize) {
+  if (build.id === "(root)") {
+    documents = readDirectly(tree, build, result);
+  } else {
+    if (ownFile === undefined && !checkGeneratedPath(tree, build, sink))
+      return [];
     const rendered = await renderWithKustomize(
       options,
       build,
@@ -280,11 +384,9 @@ async function renderBuild(
     );
     if (!rendered) return [];
     documents = rendered;
-  } else {
-    documents = readDirectly(tree, build, sink, result);
   }
 
-  const variables = resolveVariables(tree, spec);
+  const variables = resolveVariables(result.settled, build, spec);
   const objects: RenderedObject[] = [];
   for (const document of documents) {
     const object = finishObject(document, build, variables, tree, sink);
@@ -294,36 +396,75 @@ async function renderBuild(
   return objects;
 }
 
-/** Reads a folder without kustomization.yaml the way Flux's generated one does. */
-function readDirectly(
+/**
+ * Flux lists every YAML file of a folder without kustomization.yaml in the
+ * kustomization it generates, and the build fails on one that is not a
+ * Kubernetes object. Reports each such file; returns false when any exists.
+ */
+function checkGeneratedPath(
   tree: SourceTree,
   build: Build,
   sink: FindingSink,
+): boolean {
+  let ok = true;
+  for (const file of tree.files.values()) {
+    if (
+      !isUnder(file.path, build.path) ||
+      coveredByNestedKustomization(tree, file.path, build.path)
+    ) {
+      continue;
+    }
+    for (const document of file.documents) {
+      if (looksLikeKubernetesObject(document.data)) continue;
+      ok = false;
+      sink.add({
+        rule: "flux-build",
+        severity: "error",
+        file: file.path,
+        line: document.line,
+        column: 1,
+        message: `not a Kubernetes object (no apiVersion and kind), and Flux Kustomization ${build.id} applies every YAML file under ${build.path}; Flux fails this build with "missing Resource metadata"`,
+        fix: "move the file out of the Kustomization's path, or add a kustomization.yaml there that lists only Kubernetes manifests",
+      });
+    }
+  }
+  return ok;
+}
+
+function coveredByNestedKustomization(
+  tree: SourceTree,
+  file: string,
+  root: string,
+): boolean {
+  let folder = path.posix.dirname(file);
+  while (folder !== root && folder !== "." && isUnder(folder, root)) {
+    if (findKustomizationFile(tree, folder)) return true;
+    folder = path.posix.dirname(folder);
+  }
+  return false;
+}
+
+/** Reads every Kubernetes object of a tree that has no Flux objects. */
+function readDirectly(
+  tree: SourceTree,
+  build: Build,
   result: RenderResult,
 ): { text: string; data: unknown; origin: Origin }[] {
   const documents: { text: string; data: unknown; origin: Origin }[] = [];
   for (const file of tree.files.values()) {
     if (!isUnder(file.path, build.path)) continue;
-    result.usedFiles.add(file.path);
+    let used = false;
     for (const document of file.documents) {
-      if (!looksLikeKubernetesObject(document.data)) {
-        sink.add({
-          rule: "flux-build",
-          severity: "error",
-          file: file.path,
-          line: document.line,
-          column: 1,
-          message: `not a Kubernetes object (no apiVersion and kind), and Flux Kustomization ${build.id} applies every YAML file under ${build.path}; Flux fails this build with "missing Resource metadata"`,
-          fix: "move the file out of the Kustomization's path, or add a kustomization.yaml there that lists only Kubernetes manifests",
-        });
-        continue;
-      }
+      // Other YAML (CI workflows, tool settings) is not a manifest here.
+      if (!looksLikeKubernetesObject(document.data)) continue;
+      used = true;
       documents.push({
         text: document.text,
         data: document.data,
         origin: { file: file.path, line: document.line },
       });
     }
+    if (used) result.usedFiles.add(file.path);
   }
   return documents;
 }
@@ -337,6 +478,16 @@ async function renderWithKustomize(
 ): Promise<{ text: string; data: unknown; origin: Origin }[] | undefined> {
   const { tree, sink } = options;
   const chain = collectChain(tree, build.path);
+  // Components named by the Flux Kustomization itself are read too.
+  const components = Array.isArray(spec.components) ? spec.components : [];
+  for (const component of components) {
+    if (typeof component !== "string") continue;
+    const folder = joinRelative(build.path, component);
+    chain.listedPaths.push(folder);
+    const nested = collectChain(tree, folder);
+    chain.kustomizationFiles.push(...nested.kustomizationFiles);
+    chain.listedPaths.push(...nested.listedPaths);
+  }
   build.kustomizationFiles = chain.kustomizationFiles;
   const readFiles = filesReadBy(tree, build.path, chain.listedPaths);
   for (const file of readFiles) result.usedFiles.add(file);
@@ -390,7 +541,22 @@ async function renderWithKustomize(
       });
       return undefined;
     }
-    return parseBuildOutput(outcome.output, wrapper, tree, build);
+    try {
+      return parseBuildOutput(outcome.output, wrapper, tree, build);
+    } catch (error) {
+      const at = build.declaredAt ?? { file: ownFile ?? build.path, line: 1 };
+      sink.add({
+        rule: "kustomize-build",
+        severity: "error",
+        file: at.file,
+        line: at.line,
+        column: 1,
+        resource: `build of ${build.path}`,
+        message: `the output of kustomize for ${build.path} could not be read: ${(error as Error).message.split("\n")[0]}`,
+        fix: "look for deeply nested values or unusual YAML in the files this build lists",
+      });
+      return undefined;
+    }
   } finally {
     await rm(wrapper, { recursive: true, force: true });
   }
@@ -536,7 +702,7 @@ function lineOfObject(
   );
   const exact = sameKind.find(
     (document) =>
-      name !== undefined && name.endsWith(nameOf(document.data) ?? "\0"),
+      name !== undefined && name.includes(nameOf(document.data) ?? "\0"),
   );
   return (exact ?? sameKind[0] ?? documents[0])?.line ?? 1;
 }
@@ -549,7 +715,8 @@ interface Variables {
 }
 
 function resolveVariables(
-  tree: SourceTree,
+  rendered: RenderedObject[],
+  build: Build,
   spec: Record<string, unknown>,
 ): Variables | undefined {
   const postBuild = spec.postBuild;
@@ -559,15 +726,24 @@ function resolveVariables(
   const from = Array.isArray(postBuild.substituteFrom)
     ? postBuild.substituteFrom
     : [];
+  const namespace = build.id.split("/")[0] ?? "default";
   for (const reference of from) {
     if (!isPlainObject(reference)) continue;
-    const data = findConfigData(
-      tree,
-      String(reference.kind),
-      String(reference.name),
+    // kustomize-controller reads these from the cluster, where an earlier
+    // build of the same cluster has applied them.
+    const source = rendered.find(
+      (object) =>
+        object.build.cluster === build.cluster &&
+        kindOf(object.data) === reference.kind &&
+        nameOf(object.data) === reference.name &&
+        (namespaceOf(object.data) ?? "default") === namespace,
     );
-    if (data) for (const [key, value] of data) values.set(key, value);
-    else if (reference.optional !== true) complete = false;
+    if (!source || source.encrypted) {
+      // A Secret created outside git or encrypted: its values are unknown.
+      if (reference.optional !== true || source) complete = false;
+      continue;
+    }
+    for (const [key, value] of configData(source.data)) values.set(key, value);
   }
   // Inline values win over substituteFrom, as in kustomize-controller.
   if (isPlainObject(postBuild.substitute)) {
@@ -578,35 +754,24 @@ function resolveVariables(
   return { values, complete };
 }
 
-function findConfigData(
-  tree: SourceTree,
-  kind: string,
-  name: string,
-): Map<string, string> | undefined {
-  for (const file of tree.files.values()) {
-    for (const document of file.documents) {
-      if (kindOf(document.data) !== kind || nameOf(document.data) !== name)
-        continue;
-      const data = new Map<string, string>();
-      const record = document.data as Record<string, unknown>;
-      if (isPlainObject(record.data)) {
-        for (const [key, value] of Object.entries(record.data)) {
-          data.set(
-            key,
-            kind === "Secret"
-              ? Buffer.from(String(value), "base64").toString("utf8")
-              : String(value),
-          );
-        }
-      }
-      if (isPlainObject(record.stringData)) {
-        for (const [key, value] of Object.entries(record.stringData))
-          data.set(key, String(value));
-      }
-      return data;
+function configData(record: Record<string, unknown>): Map<string, string> {
+  const data = new Map<string, string>();
+  const secret = kindOf(record) === "Secret";
+  if (isPlainObject(record.data)) {
+    for (const [key, value] of Object.entries(record.data)) {
+      data.set(
+        key,
+        secret
+          ? Buffer.from(String(value), "base64").toString("utf8")
+          : String(value),
+      );
     }
   }
-  return undefined;
+  if (isPlainObject(record.stringData)) {
+    for (const [key, value] of Object.entries(record.stringData))
+      data.set(key, String(value));
+  }
+  return data;
 }
 
 function finishObject(
@@ -657,7 +822,7 @@ function finishObject(
             line: document.origin.line,
             column: 1,
             resource: describeObject(data),
-            message: `after variable substitution by ${build.id} the object is no longer valid YAML: ${(error as Error).message.split("\n")[0]}`,
+            message: `after variable substitution by ${build.id} the object is no longer valid YAML: ${(error as yaml.YAMLException).reason ?? (error as Error).message.split("\n")[0]}`,
             fix: "quote the value around the ${...} expression, or quote the variable's value in postBuild.substitute",
           });
         }
@@ -741,10 +906,12 @@ function findExpression(
 }
 
 function rewritePaths(message: string, wrapper: string, root: string): string {
+  const fromWrapper = path.relative(wrapper, root);
   return message
     .replaceAll(wrapper + "/", "")
     .replaceAll(wrapper, "(build)")
-    .replaceAll(root + "/", "");
+    .replaceAll(root + "/", "")
+    .replaceAll(fromWrapper + "/", "");
 }
 
 export function isUnder(file: string, directory: string): boolean {

@@ -163,6 +163,15 @@ registerRules([
     fix: "Change apiVersion to the version the message names and update renamed fields.",
   },
   {
+    id: "kind-unknown",
+    severity: "error",
+    group: SCHEMA,
+    checks:
+      "An object in a Kubernetes or Flux API group uses a kind and version that group serves.",
+    why: "No CustomResourceDefinition can add a kind to these groups, so the cluster rejects the object; a misspelt kind such as Configmap is not skipped as an unknown custom resource.",
+    fix: "Correct the kind (names are case-sensitive) or the apiVersion.",
+  },
+  {
     id: "helmrelease-chart-source",
     severity: "error",
     group: SCHEMA,

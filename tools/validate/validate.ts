@@ -59,6 +59,11 @@ export async function validate(
   const sink = new FindingSink();
 
   const tree = await loadTree(root);
+  if (tree.files.size === 0) {
+    throw new UsageError(
+      `no YAML files found under ${root}; check the path, and that git does not ignore the manifests (git ls-files lists what is read)`,
+    );
+  }
   reportFileProblems(tree, sink);
   const locator = new Locator(tree);
   const models = checkModels(tree, sink, locator);

@@ -14,10 +14,11 @@ export const MAX_EXPANDED_NODES = 1_000_000;
  * YAML 1.2 core types plus merge keys, which kustomize accepts. Timestamps
  * stay strings, as they do when Kubernetes converts YAML to JSON.
  */
-export const KUBERNETES_YAML_SCHEMA = yaml.CORE_SCHEMA.extend([
-  // js-yaml exports its types at run time; @types/js-yaml omits them.
-  (yaml as unknown as { types: { merge: yaml.Type } }).types.merge,
-]);
+export const KUBERNETES_YAML_SCHEMA = yaml.CORE_SCHEMA.extend({
+  // Implicit, so a plain `<<` key merges as it does in kustomize. js-yaml
+  // exports its types at run time; @types/js-yaml omits them.
+  implicit: [(yaml as unknown as { types: { merge: yaml.Type } }).types.merge],
+});
 
 /** One YAML document of a file, parsed with js-yaml. */
 export interface YamlDocument {
@@ -118,6 +119,24 @@ export function parseYaml(text: string, byteLength: number): ParsedYaml {
 
   const documents: YamlDocument[] = [];
   const problems: YamlProblem[] = [];
+  const invalid = text.indexOf("\uFFFD");
+  if (invalid !== -1) {
+    // readFile replaced bytes that are not UTF-8; YAML must be Unicode.
+    const before = text.slice(0, invalid);
+    const line = before.split("\n").length;
+    return {
+      documents: [],
+      problems: [
+        {
+          line,
+          column: invalid - before.lastIndexOf("\n"),
+          kind: "syntax",
+          message:
+            "the file is not valid UTF-8 (or holds U+FFFD); YAML files must be UTF-8 text",
+        },
+      ],
+    };
+  }
   const mayHaveAliases = text.includes("*");
   for (const [index, raw] of splitDocuments(text).entries()) {
     let data: unknown;

@@ -20,6 +20,7 @@ import {
 import type { SourceTree } from "../repository.js";
 import { isPlainObject, type FieldPath } from "../structural-schema.js";
 import path from "node:path";
+import { buildsFromThisTree } from "../render.js";
 
 /** Secrets that exist in a cluster without being in git, as `namespace/name`. */
 export type DeclaredSecrets = Map<string, Set<string>>;
@@ -173,8 +174,7 @@ function checkKustomizationPath(
   sink: FindingSink,
   locator: Locator,
 ): void {
-  if (getPath(object.data, "spec", "sourceRef", "kind") !== "GitRepository")
-    return;
+  if (!buildsFromThisTree(tree, object.data)) return;
   const raw = getPath(object.data, "spec", "path");
   const declared = typeof raw === "string" && raw !== "" ? raw : "./";
   const relative = joinRelative(".", declared.replace(/^\/+/, ""));
@@ -193,7 +193,7 @@ function checkKustomizationPath(
     ...at,
     resource: describeObject(object.data),
     message: `spec.path "${declared}" ${problem}; Flux fails this Kustomization with "kustomization path not found"`,
-    fix: "set spec.path to a folder relative to the repository root, e.g. ./environments/dev/ory",
+    fix: "set spec.path to a folder relative to the repository root, such as ./apps/production",
   });
 }
 

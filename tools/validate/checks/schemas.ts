@@ -9,6 +9,7 @@ import {
   type RenderedObject,
 } from "../objects.js";
 import {
+  builtInKinds,
   fluxSchema,
   kubernetesSchema,
   removedApiVersion,
@@ -16,6 +17,7 @@ import {
 } from "../schemas/index.js";
 import {
   checkSchema,
+  closest,
   formatPath,
   isPlainObject,
   type RefResolver,
@@ -88,6 +90,9 @@ export function checkObjectSchemas(
     }
 
     const lookup = findSchema(apiVersion, kind, crds);
+    if (!lookup && reportUnknownKind(object, apiVersion, kind, sink, locator)) {
+      continue;
+    }
     if (!lookup) {
       sink.skip({
         file: object.origin.file,
@@ -106,6 +111,7 @@ export function checkObjectSchemas(
     checkSchema(lookup.schema, data, lookup.resolve, violations);
     for (const violation of violations)
       report(object, violation, sink, locator);
+    if (kind === "Secret") checkSecretData(object, sink, locator);
   }
   return validated;
 }
@@ -133,9 +139,16 @@ const withMeta = new WeakMap<StructuralSchema, StructuralSchema>();
 function withObjectMeta(schema: StructuralSchema): StructuralSchema {
   let wrapped = withMeta.get(schema);
   if (!wrapped) {
+    // The API server accepts apiVersion and kind on every object, also
+    // when a hand-written CRD schema leaves them out.
     wrapped = {
       ...schema,
-      properties: { ...schema.properties, metadata: { $ref: OBJECT_META } },
+      properties: {
+        apiVersion: { type: "string" },
+        kind: { type: "string" },
+        ...schema.properties,
+        metadata: { $ref: OBJECT_META },
+      },
     };
     withMeta.set(schema, wrapped);
   }
@@ -193,4 +206,117 @@ function report(
         ? { fix: "remove the field or correct its name" }
         : {}),
   });
+}
+
+/** API groups served by Kubernetes itself, where no CRD can add a kind. */
+let builtInGroups: Set<string> | undefined;
+
+/**
+ * Reports an object whose kind or version neither Kubernetes nor Flux
+ * serves, in a group no CRD can extend. Returns false for other groups,
+ * whose objects are skipped instead.
+ */
+function reportUnknownKind(
+  object: RenderedObject,
+  apiVersion: string,
+  kind: string,
+  sink: FindingSink,
+  locator: Locator,
+): boolean {
+  const known = builtInKinds();
+  builtInGroups ??= new Set([
+    ...known.map((entry) => groupOf(versionOf(entry))),
+    "extensions",
+  ]);
+  const group = groupOf(apiVersion);
+  const fluxGroup = FLUX_GROUP.test(group);
+  if (!builtInGroups.has(group) && !fluxGroup) return false;
+
+  const candidates = fluxGroup ? (FLUX_KINDS[group] ?? []) : known;
+  const sameKind = candidates.filter((entry) => kindPart(entry) === kind);
+  if (sameKind.length > 0) {
+    const current = sameKind.map(versionOf).sort().pop()!;
+    sink.add({
+      rule: "api-version-removed",
+      severity: "error",
+      ...locator.locate(object, ["apiVersion"]),
+      resource: describeObject(object.data),
+      message: `${apiVersion} does not serve ${kind}, so the cluster rejects it`,
+      fix: `change apiVersion to ${current} and update the fields that version renamed`,
+    });
+    return true;
+  }
+  const inVersion = candidates.filter(
+    (entry) => versionOf(entry) === apiVersion,
+  );
+  const suggestion = closest(
+    kind,
+    (inVersion.length > 0 ? inVersion : candidates).map(kindPart),
+  );
+  sink.add({
+    rule: "kind-unknown",
+    severity: "error",
+    ...locator.locate(object, ["kind"]),
+    resource: describeObject(object.data),
+    message: `${apiVersion} has no kind ${kind}, and no CustomResourceDefinition can add one to ${group === "" ? "the core group" : group}`,
+    fix: suggestion
+      ? `did you mean ${suggestion}? Kind names are case-sensitive`
+      : "correct apiVersion and kind",
+  });
+  return true;
+}
+
+/** `apps/v1/Deployment` gives `apps/v1`. */
+function versionOf(entry: string): string {
+  return entry.slice(0, entry.lastIndexOf("/"));
+}
+
+function kindPart(entry: string): string {
+  return entry.slice(entry.lastIndexOf("/") + 1);
+}
+
+/** The kinds and versions current Flux serves, per API group. */
+const FLUX_KINDS: Record<string, string[]> = {
+  "helm.toolkit.fluxcd.io": ["helm.toolkit.fluxcd.io/v2/HelmRelease"],
+  "kustomize.toolkit.fluxcd.io": [
+    "kustomize.toolkit.fluxcd.io/v1/Kustomization",
+  ],
+  "source.toolkit.fluxcd.io": [
+    "source.toolkit.fluxcd.io/v1/GitRepository",
+    "source.toolkit.fluxcd.io/v1/HelmRepository",
+    "source.toolkit.fluxcd.io/v1/HelmChart",
+    "source.toolkit.fluxcd.io/v1/Bucket",
+    "source.toolkit.fluxcd.io/v1/OCIRepository",
+  ],
+  "notification.toolkit.fluxcd.io": [
+    "notification.toolkit.fluxcd.io/v1beta3/Provider",
+    "notification.toolkit.fluxcd.io/v1beta3/Alert",
+    "notification.toolkit.fluxcd.io/v1/Receiver",
+  ],
+};
+
+const BASE64 =
+  /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** Secret data values must be base64, which the API server decodes. */
+function checkSecretData(
+  object: RenderedObject,
+  sink: FindingSink,
+  locator: Locator,
+): void {
+  const data = getPath(object.data, "data");
+  if (!isPlainObject(data)) return;
+  for (const [key, value] of Object.entries(data)) {
+    if (typeof value !== "string" || BASE64.test(value.replace(/\s/g, ""))) {
+      continue;
+    }
+    sink.add({
+      rule: "schema",
+      severity: "error",
+      ...locator.locate(object, ["data", key]),
+      resource: describeObject(object.data),
+      message: `data.${key} is not valid base64 (value not shown because it is Secret data); the API server rejects the Secret`,
+      fix: "base64-encode the value, or move it to stringData",
+    });
+  }
 }

@@ -12,6 +12,7 @@ import { checkDatabaseRules } from "./database.js";
 import { checkPolicyRules } from "./policy.js";
 import { buildOryContext, reportValue, type OryContext } from "./releases.js";
 import { checkServiceRules } from "./services.js";
+import { oryValuesSchema } from "./values-schema.js";
 
 /**
  * Runs the Ory and CockroachDB rules. They fire only on HelmReleases of the
@@ -31,6 +32,7 @@ export function checkOry(
     locator,
     invalidModels,
   );
+  checkValuesSchemas(context);
   checkDatabaseRules(context);
   checkServiceRules(context);
   checkPolicyRules(context);
@@ -39,7 +41,12 @@ export function checkOry(
 function checkValuesSchemas(context: OryContext): void {
   for (const release of context.releases) {
     const violations: SchemaViolation[] = [];
-    checkSchema({}, release.values, resolveRef, violations);
+    checkSchema(
+      oryValuesSchema(release.service),
+      release.values,
+      resolveRef,
+      violations,
+    );
     for (const violation of violations) {
       reportValue(context, release, violation.path, {
         rule: "ory-values-schema",

@@ -157,3 +157,8 @@ export function removedApiVersion(
     entry.current;
   return { current, removedIn: entry.removedIn };
 }
+
+/** Every `apiVersion/Kind` of the built-in Kubernetes kinds this package models. */
+export function builtInKinds(): string[] {
+  return Object.keys(loadKubernetes().kinds);
+}
