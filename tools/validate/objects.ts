@@ -31,6 +31,11 @@ export interface RenderedObject {
   build: Build;
   /** Set when the object was SOPS-encrypted in git. */
   encrypted: boolean;
+  /**
+   * Set when `${VAR}` expressions remain because their values come from a
+   * source outside git; such values cannot be checked here.
+   */
+  unresolved?: boolean;
 }
 
 export function apiVersionOf(data: unknown): string | undefined {
@@ -92,12 +97,14 @@ export function isFluxKustomization(data: unknown): boolean {
   );
 }
 
-/** Reads `a.b.c` from nested mappings, or undefined. */
+/** Reads `a.b.c` from nested mappings (and lists, by index), or undefined. */
 export function getPath(data: unknown, ...keys: string[]): unknown {
   let current = data;
   for (const key of keys) {
-    if (!isPlainObject(current)) return undefined;
-    current = current[key];
+    if (Array.isArray(current) && /^\d+$/.test(key))
+      current = current[Number(key)];
+    else if (isPlainObject(current)) current = current[key];
+    else return undefined;
   }
   return current;
 }

@@ -104,15 +104,23 @@ export async function renderAll(options: RenderOptions): Promise<RenderResult> {
 
   const built = new Set<string>();
   const builtIdentities = new Set<string>();
-  let queue = seeds.filter((seed) => seed.cluster !== "");
-  const deferred = seeds.filter((seed) => seed.cluster === "");
+  // Roots first: the other Kustomizations are built when a build applies
+  // them, after the objects their substituteFrom reads exist. Those no
+  // build reaches are built at the end, on their own.
+  const isRoot = (seed: PendingKustomization) =>
+    nameOf(seed.data) === "flux-system";
+  let queue = seeds.filter(isRoot);
+  const deferred = seeds.filter((seed) => !isRoot(seed));
   while (queue.length > 0 || deferred.length > 0) {
     if (queue.length === 0) {
-      // Kustomizations outside clusters/ that no cluster reached: build
-      // them on their own so their objects are still checked.
+      // Kustomizations that no build applied: build them on their own so
+      // their objects are still checked.
       queue = deferred
         .splice(0)
-        .filter((seed) => !builtIdentities.has(identity(seed.data)));
+        .filter(
+          (seed) =>
+            !builtIdentities.has(`${seed.cluster}\0${identity(seed.data)}`),
+        );
       if (queue.length === 0) break;
     }
     const batch = queue.splice(0);
@@ -121,7 +129,7 @@ export async function renderAll(options: RenderOptions): Promise<RenderResult> {
       const key = `${pending.cluster}\0${identity(pending.data)}\0${JSON.stringify(buildSpec(pending.data))}`;
       if (built.has(key)) return;
       built.add(key);
-      builtIdentities.add(identity(pending.data));
+      builtIdentities.add(`${pending.cluster}\0${identity(pending.data)}`);
       const build = describeBuild(tree, options.sink, pending);
       if (!build) return;
       // Builds run concurrently, so take this build's objects from its own
@@ -783,6 +791,7 @@ function finishObject(
 ): RenderedObject | undefined {
   if (!isPlainObject(document.data)) return undefined;
   let data = document.data;
+  let unresolved = false;
 
   // Flux substitutes only when the Kustomization defines at least one
   // variable; otherwise `${...}` stays literal.
@@ -792,7 +801,11 @@ function finishObject(
     !substitutionDisabled(data)
   ) {
     if (hasExpression(document.text)) {
-      const outcome = substitute(document.text, variables.values);
+      const outcome = substitute(
+        document.text,
+        variables.values,
+        !variables.complete,
+      );
       if (outcome.undefinedNames.length > 0 && variables.complete) {
         for (const name of new Set(outcome.undefinedNames)) {
           const at = findExpression(tree, document.origin, name);
@@ -808,7 +821,10 @@ function finishObject(
           });
         }
       }
-      if (variables.complete && outcome.undefinedNames.length === 0) {
+      // Undefined variables are reported above (or unknowable); their
+      // literal expressions must not cause schema findings on top.
+      unresolved = outcome.undefinedNames.length > 0;
+      if (!variables.complete || outcome.undefinedNames.length === 0) {
         let reparsed: unknown;
         try {
           reparsed = yaml.load(outcome.text, {
@@ -863,7 +879,7 @@ function finishObject(
     }
   }
 
-  return { data, origin: document.origin, build, encrypted };
+  return { data, origin: document.origin, build, encrypted, unresolved };
 }
 
 function substitutionDisabled(data: Record<string, unknown>): boolean {

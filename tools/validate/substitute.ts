@@ -21,6 +21,7 @@ const EXPRESSION = /\$\$|\$\{([_a-zA-Z][_a-zA-Z0-9]*)(?:(:?[=-])([^}]*))?\}/g;
 export function substitute(
   text: string,
   variables: ReadonlyMap<string, string>,
+  keepUnknown = false,
 ): SubstitutionResult {
   const undefinedNames: string[] = [];
   const result = text.replace(
@@ -37,7 +38,9 @@ export function substitute(
       if (operator === undefined) {
         if (value === undefined) {
           undefinedNames.push(name);
-          return "";
+          // With keepUnknown the value may exist at reconcile time (a
+          // Secret outside git), so the expression stays for later checks.
+          return keepUnknown ? match : "";
         }
         return value;
       }

@@ -1,0 +1,301 @@
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { validate } from "../../tools/validate/validate.js";
+import {
+  DEPLOYMENT,
+  FLUX_ENTRY,
+  HELM_RELEASE,
+  HELM_REPOSITORY,
+  errorRules,
+  removeTree,
+  runValidateCommand,
+  validateFiles,
+  writeTree,
+} from "./fixture.js";
+
+/** A cluster root as `flux bootstrap` writes it, applying ./clusters/<name>. */
+function clusterRoot(name: string, extra = ""): string {
+  return `apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: flux-system
+  namespace: flux-system
+spec:
+  interval: 1m
+  url: https://github.com/example/fleet
+  ref:
+    branch: main
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: flux-system
+  namespace: flux-system
+spec:
+  interval: 10m
+  path: ./clusters/${name}
+  prune: true
+  sourceRef:
+    kind: GitRepository
+    name: flux-system
+${extra}`;
+}
+
+function appsKustomization(path: string, extra = ""): string {
+  return `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: apps
+  namespace: flux-system
+spec:
+  interval: 10m
+  path: ${path}
+  prune: true
+  sourceRef:
+    kind: GitRepository
+    name: flux-system
+${extra}`;
+}
+
+const base = {
+  "clusters/test/flux.yaml": FLUX_ENTRY,
+  "apps/repository.yaml": HELM_REPOSITORY,
+  "apps/release.yaml": HELM_RELEASE,
+  "apps/deployment.yaml": DEPLOYMENT,
+};
+
+describe("validate determinism and cluster scoping", () => {
+  it("gives the same result on every run", async () => {
+    const files = {
+      "clusters/a/flux.yaml": clusterRoot("a"),
+      "clusters/a/apps.yaml": appsKustomization("./apps/a"),
+      "clusters/b/flux.yaml": clusterRoot("b"),
+      "clusters/b/apps.yaml": appsKustomization("./apps/b"),
+      "apps/a/release.yaml": HELM_RELEASE,
+      "apps/b/repository.yaml": HELM_REPOSITORY,
+    };
+    const root = await writeTree(files);
+    try {
+      const runs = [];
+      for (let run = 0; run < 4; run++) runs.push(await validate({ root }));
+      for (const result of runs) {
+        expect(result.summary.objects).toBe(runs[0]!.summary.objects);
+        expect(errorRules(result)).toEqual(["reference-missing"]);
+      }
+    } finally {
+      await removeTree(root);
+    }
+  });
+
+  it("keeps nested cluster folders apart", async () => {
+    const result = await validateFiles({
+      "clusters/prod/eu/flux.yaml": clusterRoot("prod/eu"),
+      "clusters/prod/eu/apps.yaml": appsKustomization("./apps/eu"),
+      "clusters/prod/us/flux.yaml": clusterRoot("prod/us"),
+      "clusters/prod/us/apps.yaml": appsKustomization("./apps/us"),
+      "apps/eu/repository.yaml": HELM_REPOSITORY,
+      "apps/eu/release.yaml": HELM_RELEASE,
+      "apps/us/release.yaml": HELM_RELEASE,
+    });
+    expect(errorRules(result)).toEqual(["reference-missing"]);
+    expect(result.findings[0]!.message).toContain("in cluster prod/us");
+  });
+
+  it("reads substituteFrom only from the same cluster", async () => {
+    const vars = (replicas: string) =>
+      `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cluster-vars\n  namespace: flux-system\ndata:\n${replicas}`;
+    const substituteFrom =
+      "  postBuild:\n    substituteFrom:\n      - kind: ConfigMap\n        name: cluster-vars\n";
+    const result = await validateFiles({
+      "clusters/dev/flux.yaml": clusterRoot("dev"),
+      "clusters/dev/vars.yaml": vars('  REPLICAS: "2"\n'),
+      "clusters/dev/apps.yaml": appsKustomization("./apps", substituteFrom),
+      "clusters/prod/flux.yaml": clusterRoot("prod"),
+      "clusters/prod/vars.yaml": vars('  REGION: "us-east-1"\n'),
+      "clusters/prod/apps.yaml": appsKustomization("./apps", substituteFrom),
+      "apps/deployment.yaml": DEPLOYMENT.replace(
+        "replicas: 2",
+        "replicas: ${REPLICAS}",
+      ),
+    });
+    expect(errorRules(result)).toEqual(["flux-substitute-undefined"]);
+  });
+
+  it("does not build a Kustomization of another repository", async () => {
+    const podinfo = `apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: podinfo
+  namespace: flux-system
+spec:
+  interval: 1m
+  url: https://github.com/stefanprodan/podinfo
+  ref:
+    branch: master
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: podinfo
+  namespace: flux-system
+spec:
+  interval: 10m
+  path: ./kustomize
+  prune: true
+  sourceRef:
+    kind: GitRepository
+    name: podinfo
+`;
+    const result = await validateFiles({
+      "clusters/test/flux.yaml": clusterRoot("test"),
+      "clusters/test/podinfo.yaml": podinfo,
+    });
+    expect(result.findings).toEqual([]);
+    expect(result.skipped.map((entry) => entry.reason).join(" ")).toContain(
+      "another repository",
+    );
+  });
+});
+
+describe("validate follows kustomize-controller", () => {
+  it("reports two objects with one id in a folder without kustomization.yaml", async () => {
+    const result = await validateFiles({
+      ...base,
+      "apps/copy.yaml": DEPLOYMENT,
+    });
+    expect(errorRules(result)).toEqual(["kustomize-build"]);
+  });
+
+  it("does not substitute inside comments", async () => {
+    const entry = FLUX_ENTRY.replace(
+      "  prune: true",
+      '  prune: true\n  postBuild:\n    substitute:\n      CLUSTER: "test"',
+    );
+    const result = await validateFiles({
+      ...base,
+      "clusters/test/flux.yaml": entry,
+      "apps/deployment.yaml": "# Set ${GREETING} before use.\n" + DEPLOYMENT,
+    });
+    expect(result.findings).toEqual([]);
+  });
+
+  it("applies YAML merge keys", async () => {
+    const merged = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: merged
+  namespace: default
+data:
+  <<: {a: "1"}
+  b: "2"
+`;
+    const result = await validateFiles({ ...base, "apps/merged.yaml": merged });
+    expect(result.findings).toEqual([]);
+  });
+
+  it("accepts resource quantities written as numbers", async () => {
+    const result = await validateFiles({
+      ...base,
+      "apps/deployment.yaml": DEPLOYMENT.replace(
+        "          image: nginx:1.27.3",
+        "          image: nginx:1.27.3\n          resources:\n            requests:\n              cpu: 1\n              memory: 512Mi",
+      ),
+    });
+    expect(result.findings).toEqual([]);
+  });
+
+  it("treats a SOPS Secret's values as unknown for substitution", async () => {
+    const secret = `apiVersion: v1
+kind: Secret
+metadata:
+  name: cluster-secrets
+  namespace: flux-system
+stringData:
+  REPLICAS: ENC[AES256_GCM,data:abc,iv:def,tag:ghi,type:str]
+sops:
+  mac: ENC[AES256_GCM,data:xyz,type:str]
+  version: 3.9.0
+`;
+    const result = await validateFiles({
+      "clusters/test/flux.yaml": clusterRoot(
+        "test",
+        "  decryption:\n    provider: sops\n    secretRef:\n      name: sops-age\n",
+      ),
+      "clusters/test/secret.yaml": secret,
+      "clusters/test/apps.yaml": appsKustomization(
+        "./apps",
+        "  postBuild:\n    substituteFrom:\n      - kind: Secret\n        name: cluster-secrets\n",
+      ),
+      "apps/deployment.yaml": DEPLOYMENT.replace(
+        "replicas: 2",
+        "replicas: ${REPLICAS}",
+      ),
+    });
+    expect(result.findings).toEqual([]);
+  });
+});
+
+describe("validate on bad kinds and data", () => {
+  it("reports a misspelt built-in kind", async () => {
+    const result = await validateFiles({
+      ...base,
+      "apps/config.yaml":
+        "apiVersion: v1\nkind: Configmap\nmetadata:\n  name: c\n  namespace: default\n",
+    });
+    expect(errorRules(result)).toEqual(["kind-unknown"]);
+    expect(result.findings[0]!.fix).toContain("ConfigMap");
+  });
+
+  it("names the current version of a removed built-in one", async () => {
+    const ingress = `apiVersion: extensions/v1beta1
+kind: Ingress
+metadata:
+  name: web
+  namespace: default
+spec: {}
+`;
+    const result = await validateFiles({
+      ...base,
+      "apps/ingress.yaml": ingress,
+    });
+    expect(errorRules(result)).toEqual(["api-version-removed"]);
+    expect(result.findings[0]!.fix).toContain("networking.k8s.io/v1");
+  });
+
+  it("reports Secret data that is not base64 without showing it", async () => {
+    const secret =
+      "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  namespace: default\ndata:\n  token: TOPSECRET-NOT-BASE64!!\n";
+    const result = await validateFiles({ ...base, "apps/secret.yaml": secret });
+    expect(errorRules(result)).toContain("schema");
+    for (const finding of result.findings)
+      expect(finding.message).not.toContain("TOPSECRET");
+  });
+
+  it("reports a file that is not UTF-8", async () => {
+    const root = await writeTree(base);
+    try {
+      await writeFile(
+        path.join(root, "apps/latin1.yaml"),
+        Buffer.from([0x6b, 0x3a, 0x20, 0x63, 0x61, 0x66, 0xe9, 0x0a]),
+      );
+      const result = await validate({ root });
+      expect(
+        result.findings.map((finding) => `${finding.rule} ${finding.file}`),
+      ).toContain("yaml-syntax apps/latin1.yaml");
+    } finally {
+      await removeTree(root);
+    }
+  });
+
+  it("exits 2 on a folder without YAML files", async () => {
+    const root = await writeTree({ "README.md": "nothing here\n" });
+    try {
+      const outcome = runValidateCommand([root]);
+      expect(outcome.status).toBe(2);
+      expect(outcome.stderr).toContain("no YAML files found");
+    } finally {
+      await removeTree(root);
+    }
+  });
+});
