@@ -1,0 +1,264 @@
+import { EXIT_CANNOT_START, ToolError } from "../../tools/lib/errors.js";
+
+/**
+ * SQL text for CockroachDB and PostgreSQL. Statements here are plain data,
+ * so tests can check them without a server; inspect.ts and apply.ts run them.
+ */
+export type DialectName = "cockroachdb" | "postgresql";
+
+/** One statement that the admin user runs. */
+export interface Statement {
+  /** Text sent to the server; it may contain a password. */
+  sql: string;
+  /** Text for plans and logs, with any password replaced by ***. */
+  shown: string;
+  /** Database whose connection runs it; null for the admin DSN's database. */
+  database: string | null;
+  /** Values in `sql` to scrub from any error the server returns. */
+  secrets: string[];
+}
+
+/** A read-only query with positional parameters. */
+export interface Query {
+  sql: string;
+  params: unknown[];
+  /** Database whose connection runs it; null for the admin DSN's database. */
+  database: string | null;
+}
+
+export interface Dialect {
+  name: DialectName;
+  /** The server's version() text. */
+  version: string;
+  /** Privileges that together make ALL on a database, as grants list them. */
+  allDatabasePrivileges: readonly string[];
+  /** Whether a new database lets public CREATE in its public schema. */
+  publicCanCreateInNewDatabases: boolean;
+  /** Whether the server checks CONNECT when a session opens. */
+  checksConnect: boolean;
+  createDatabase(database: string): Statement;
+  createUser(user: string, password: string): Statement;
+  setPassword(user: string, password: string): Statement;
+  /** Rows: grantee, privilege_type. */
+  databaseGrants(database: string): Query;
+  /** Rows: grantee, privilege_type, for the public schema of `database`. */
+  schemaGrants(database: string): Query;
+  /** Rows: grantee, privilege_type, of `owner`'s default privileges on tables. */
+  defaultTableGrants(database: string, owner: string): Query;
+  /** Rows: table_name, readable (whether `reader` has SELECT on it). */
+  tables(database: string, reader: string): Query;
+}
+
+/** Lists the existing roles; the same catalog view exists on both servers. */
+export const LIST_ROLES = "SELECT rolname FROM pg_catalog.pg_roles";
+/** Lists the existing databases. */
+export const LIST_DATABASES = "SELECT datname FROM pg_catalog.pg_database";
+
+/** Quotes an identifier, so reserved words and any case survive. */
+export function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** Quotes a string literal (standard_conforming_strings, on by default in both). */
+export function quoteLiteral(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+/**
+ * Picks the dialect from the text of `SELECT version()`. CockroachDB
+ * returns "CockroachDB CCL v24.1.0 (...)", PostgreSQL "PostgreSQL 16.2 on ...".
+ */
+export function detectDialect(version: string): Dialect {
+  if (/CockroachDB/i.test(version)) return cockroachDialect(version);
+  const match = /^PostgreSQL (\d+)/.exec(version);
+  if (match) return postgresDialect(version, Number(match[1]));
+  throw new ToolError(
+    `the server's version "${version}" is neither CockroachDB nor PostgreSQL; point --admin-dsn at the CockroachDB cluster`,
+    EXIT_CANNOT_START,
+  );
+}
+
+// TODO: send a SCRAM-SHA-256 verifier instead of the password, so that a
+// PostgreSQL server with log_statement = ddl does not log it in clear text.
+function passwordStatement(
+  prefix: string,
+  user: string,
+  password: string,
+): Statement {
+  const head = `${prefix} ${quoteIdentifier(user)} WITH PASSWORD`;
+  return {
+    sql: `${head} ${quoteLiteral(password)}`,
+    shown: `${head} '***'`,
+    database: null,
+    secrets: [password],
+  };
+}
+
+function plain(sql: string, database: string | null = null): Statement {
+  return { sql, shown: sql, database, secrets: [] };
+}
+
+/**
+ * CockroachDB has IF NOT EXISTS for databases and users.
+ * NOTE: no CockroachDB server runs in this repository's tests, so these
+ * texts are checked as strings only. The SHOW statements' column names are
+ * those that CockroachDB 23.1 to 24.1 document.
+ */
+export function cockroachDialect(version: string): Dialect {
+  return {
+    name: "cockroachdb",
+    version,
+    allDatabasePrivileges: ["ALL"],
+    publicCanCreateInNewDatabases: true,
+    checksConnect: false,
+    createDatabase: (database) =>
+      plain(`CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(database)}`),
+    createUser: (user, password) =>
+      passwordStatement("CREATE USER IF NOT EXISTS", user, password),
+    setPassword: (user, password) =>
+      passwordStatement("ALTER USER", user, password),
+    databaseGrants: (database) => ({
+      sql: `SELECT grantee, privilege_type FROM [SHOW GRANTS ON DATABASE ${quoteIdentifier(database)}]`,
+      params: [],
+      database: null,
+    }),
+    schemaGrants: (database) => ({
+      sql: "SELECT grantee, privilege_type FROM [SHOW GRANTS ON SCHEMA public]",
+      params: [],
+      database,
+    }),
+    defaultTableGrants: (database, owner) => ({
+      sql: `SELECT grantee, privilege_type FROM [SHOW DEFAULT PRIVILEGES FOR ROLE ${quoteIdentifier(owner)}] WHERE object_type = 'tables'`,
+      params: [],
+      database,
+    }),
+    tables: (database, reader) => ({
+      sql:
+        "SELECT t.table_name, EXISTS (SELECT 1 FROM information_schema.table_privileges AS p" +
+        " WHERE p.table_catalog = t.table_catalog AND p.table_schema = t.table_schema" +
+        " AND p.table_name = t.table_name AND p.grantee = $1" +
+        " AND p.privilege_type IN ('SELECT', 'ALL')) AS readable" +
+        " FROM information_schema.tables AS t" +
+        " WHERE t.table_catalog = current_database() AND t.table_schema = 'public'" +
+        " AND t.table_type IN ('BASE TABLE', 'VIEW') ORDER BY t.table_name",
+      params: [reader],
+      database,
+    }),
+  };
+}
+
+// PUBLIC appears as grantee 0 in an ACL; name it like CockroachDB does.
+const GRANTEE =
+  "CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_get_userbyid(a.grantee) END";
+
+/**
+ * PostgreSQL has no IF NOT EXISTS for roles, and CREATE DATABASE cannot run
+ * in a transaction or a DO block, so the plan checks the catalog first.
+ */
+export function postgresDialect(version: string, major: number): Dialect {
+  return {
+    name: "postgresql",
+    version,
+    allDatabasePrivileges: ["CREATE", "TEMPORARY", "CONNECT"],
+    // PostgreSQL 15 stopped granting CREATE on the public schema to PUBLIC.
+    publicCanCreateInNewDatabases: major < 15,
+    checksConnect: true,
+    createDatabase: (database) =>
+      plain(`CREATE DATABASE ${quoteIdentifier(database)}`),
+    createUser: (user, password) =>
+      passwordStatement("CREATE USER", user, password),
+    setPassword: (user, password) =>
+      passwordStatement("ALTER USER", user, password),
+    databaseGrants: (database) => ({
+      sql:
+        `SELECT ${GRANTEE} AS grantee, a.privilege_type FROM pg_catalog.pg_database AS d,` +
+        " aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) AS a WHERE d.datname = $1",
+      params: [database],
+      database: null,
+    }),
+    schemaGrants: (database) => ({
+      sql:
+        `SELECT ${GRANTEE} AS grantee, a.privilege_type FROM pg_catalog.pg_namespace AS n,` +
+        " aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) AS a WHERE n.nspname = 'public'",
+      params: [],
+      database,
+    }),
+    defaultTableGrants: (database, owner) => ({
+      sql:
+        `SELECT ${GRANTEE} AS grantee, a.privilege_type FROM pg_catalog.pg_default_acl AS d,` +
+        " aclexplode(d.defaclacl) AS a WHERE d.defaclobjtype = 'r' AND d.defaclnamespace = 0" +
+        " AND pg_get_userbyid(d.defaclrole) = $1",
+      params: [owner],
+      database,
+    }),
+    tables: (database, reader) => ({
+      sql:
+        "SELECT c.relname AS table_name, EXISTS (SELECT 1 FROM" +
+        " aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) AS a" +
+        " JOIN pg_catalog.pg_roles AS r ON r.oid = a.grantee" +
+        " WHERE r.rolname = $1 AND a.privilege_type = 'SELECT') AS readable" +
+        " FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace" +
+        " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f') ORDER BY c.relname",
+      params: [reader],
+      database,
+    }),
+  };
+}
+
+// The statements below read the same on both servers. Schema statements run
+// in the target database's connection, because `public` is per database.
+
+export function grantAllOnDatabase(database: string, user: string): Statement {
+  return plain(
+    `GRANT ALL ON DATABASE ${quoteIdentifier(database)} TO ${quoteIdentifier(user)}`,
+  );
+}
+
+export function grantOnPublicSchema(
+  database: string,
+  user: string,
+  privileges: readonly string[],
+): Statement {
+  return plain(
+    `GRANT ${privileges.join(", ")} ON SCHEMA public TO ${quoteIdentifier(user)}`,
+    database,
+  );
+}
+
+export function revokeConnectFromPublic(database: string): Statement {
+  return plain(
+    `REVOKE CONNECT ON DATABASE ${quoteIdentifier(database)} FROM public`,
+  );
+}
+
+export function revokeCreateOnPublicSchema(database: string): Statement {
+  return plain("REVOKE CREATE ON SCHEMA public FROM public", database);
+}
+
+export function grantConnect(database: string, user: string): Statement {
+  return plain(
+    `GRANT CONNECT ON DATABASE ${quoteIdentifier(database)} TO ${quoteIdentifier(user)}`,
+  );
+}
+
+export function grantSelectOnAllTables(
+  database: string,
+  user: string,
+): Statement {
+  return plain(
+    `GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${quoteIdentifier(user)}`,
+    database,
+  );
+}
+
+/** Grants SELECT on tables that `owner` creates later in `database`. */
+export function grantSelectOnFutureTables(
+  database: string,
+  owner: string,
+  user: string,
+): Statement {
+  return plain(
+    `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdentifier(owner)} GRANT SELECT ON TABLES TO ${quoteIdentifier(user)}`,
+    database,
+  );
+}

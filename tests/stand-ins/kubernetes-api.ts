@@ -1,0 +1,273 @@
+import {
+  createServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from "node:http";
+import type { AddressInfo } from "node:net";
+import { writeFile } from "node:fs/promises";
+import { parse, stringify } from "yaml";
+
+/**
+ * A loopback HTTP server that serves the part of the Kubernetes API that
+ * Secret reads and server-side apply use, following the documented
+ * contract: discovery at GET /api/v1, GET of one Secret (200 with the
+ * object, 404 with a Status), and PATCH with content type
+ * application/apply-patch+yaml and a fieldManager query parameter. It keeps
+ * Secrets in memory and records every request for assertions.
+ *
+ * Its apply merges labels, annotations and data keys into the stored
+ * object. Real server-side apply also removes fields that the same manager
+ * stopped sending, and reports conflicts between managers. The stand-in
+ * leaves both out, because this command always sends the full set of its
+ * fields with force.
+ */
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  contentType: string | undefined;
+  body: unknown;
+}
+
+export interface SecretObject {
+  apiVersion: "v1";
+  kind: "Secret";
+  metadata: {
+    name: string;
+    namespace: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    resourceVersion?: string;
+  };
+  type?: string;
+  data?: Record<string, string>;
+}
+
+export interface KubernetesApiStandIn {
+  url: string;
+  requests: RecordedRequest[];
+  /** Stored Secrets keyed by "namespace/name". */
+  secrets: Map<string, SecretObject>;
+  /** Returns a Secret's data decoded from base64, or undefined. */
+  decoded(namespace: string, name: string): Record<string, string> | undefined;
+  /** Writes a kubeconfig whose context `context` points at this server. */
+  writeKubeconfig(file: string, context: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface StandInOptions {
+  /** Namespaces that exist; a PATCH into another one gets 404. */
+  namespaces?: string[];
+  /** Bearer token that requests must carry. */
+  token?: string;
+}
+
+const SECRET_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/secrets\/([^/]+)$/;
+
+/** Starts the stand-in on 127.0.0.1 and a free port. */
+export async function startKubernetesApiStandIn(
+  options: StandInOptions = {},
+): Promise<KubernetesApiStandIn> {
+  const token = options.token ?? "stand-in-token";
+  const namespaces = new Set(options.namespaces ?? ["ory"]);
+  const requests: RecordedRequest[] = [];
+  const secrets = new Map<string, SecretObject>();
+  let version = 1;
+
+  const server = createServer(async (request, response) => {
+    const url = new URL(request.url ?? "/", "http://stand-in");
+    const text = await readBody(request);
+    const contentType = request.headers["content-type"];
+    const recorded: RecordedRequest = {
+      method: request.method ?? "",
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      contentType,
+      body: text ? parse(text) : undefined,
+    };
+    requests.push(recorded);
+
+    if (request.headers.authorization !== `Bearer ${token}`) {
+      return sendStatus(response, 401, "Unauthorized", "Unauthorized");
+    }
+    if (request.method === "GET" && url.pathname === "/api/v1") {
+      return send(response, 200, {
+        kind: "APIResourceList",
+        apiVersion: "v1",
+        groupVersion: "v1",
+        resources: [
+          {
+            name: "secrets",
+            singularName: "secret",
+            namespaced: true,
+            kind: "Secret",
+            verbs: [
+              "create",
+              "delete",
+              "get",
+              "list",
+              "patch",
+              "update",
+              "watch",
+            ],
+          },
+        ],
+      });
+    }
+    const match = SECRET_PATH.exec(url.pathname);
+    if (!match) {
+      return sendStatus(
+        response,
+        404,
+        "NotFound",
+        `the server could not find the requested resource`,
+      );
+    }
+    const [, namespace, name] = match as unknown as [string, string, string];
+    const key = `${namespace}/${name}`;
+
+    if (request.method === "GET") {
+      const secret = secrets.get(key);
+      if (!secret)
+        return sendStatus(
+          response,
+          404,
+          "NotFound",
+          `secrets "${name}" not found`,
+        );
+      return send(response, 200, secret);
+    }
+    if (request.method !== "PATCH") {
+      return sendStatus(
+        response,
+        405,
+        "MethodNotAllowed",
+        `${request.method} is not supported by the stand-in`,
+      );
+    }
+    if (contentType !== "application/apply-patch+yaml") {
+      return sendStatus(
+        response,
+        415,
+        "UnsupportedMediaType",
+        `the body of the request was in an unknown format - accepted media types include: application/apply-patch+yaml`,
+      );
+    }
+    if (!recorded.query.fieldManager) {
+      return sendStatus(
+        response,
+        400,
+        "BadRequest",
+        "PATCH, with content type application/apply-patch+yaml, requires a fieldManager",
+      );
+    }
+    if (!namespaces.has(namespace)) {
+      return sendStatus(
+        response,
+        404,
+        "NotFound",
+        `namespaces "${namespace}" not found`,
+      );
+    }
+    const patch = recorded.body as SecretObject | undefined;
+    if (patch?.kind !== "Secret" || patch.metadata?.name !== name) {
+      return sendStatus(
+        response,
+        400,
+        "BadRequest",
+        "the body must be the Secret named in the path",
+      );
+    }
+    const previous = secrets.get(key);
+    const merged: SecretObject = {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: {
+        name,
+        namespace,
+        labels: { ...previous?.metadata.labels, ...patch.metadata.labels },
+        annotations: {
+          ...previous?.metadata.annotations,
+          ...patch.metadata.annotations,
+        },
+        resourceVersion: String(++version),
+      },
+      type: patch.type ?? previous?.type ?? "Opaque",
+      data: { ...previous?.data, ...patch.data },
+    };
+    secrets.set(key, merged);
+    return send(response, previous ? 200 : 201, merged);
+  });
+
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+
+  return {
+    url,
+    requests,
+    secrets,
+    decoded(namespace, name) {
+      const data = secrets.get(`${namespace}/${name}`)?.data;
+      if (!data) return undefined;
+      return Object.fromEntries(
+        Object.entries(data).map(([k, v]) => [
+          k,
+          Buffer.from(v, "base64").toString("utf8"),
+        ]),
+      );
+    },
+    async writeKubeconfig(file, context) {
+      const config = {
+        apiVersion: "v1",
+        kind: "Config",
+        // client-node refuses plain HTTP unless TLS checks are off.
+        clusters: [
+          {
+            name: context,
+            cluster: { server: url, "insecure-skip-tls-verify": true },
+          },
+        ],
+        users: [{ name: "stand-in", user: { token } }],
+        contexts: [
+          { name: context, context: { cluster: context, user: "stand-in" } },
+        ],
+        "current-context": context,
+      };
+      await writeFile(file, stringify(config));
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function send(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { "content-type": "application/json" });
+  response.end(JSON.stringify(body));
+}
+
+function sendStatus(
+  response: ServerResponse,
+  code: number,
+  reason: string,
+  message: string,
+): void {
+  send(response, code, {
+    kind: "Status",
+    apiVersion: "v1",
+    metadata: {},
+    status: "Failure",
+    message,
+    reason,
+    code,
+  });
+}
