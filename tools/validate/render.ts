@@ -12,6 +12,11 @@ import {
 } from "./kustomize-files.js";
 import { runKustomize, type KustomizeLimits } from "./kustomize.js";
 import {
+  plainFiles,
+  readPlainBuild,
+  type BuiltDocument,
+} from "./plain-build.js";
+import {
   describeObject,
   getPath,
   isFluxKustomization,
@@ -383,13 +388,34 @@ async function renderBuild(
   } else {
     if (ownFile === undefined && !checkGeneratedPath(tree, build, sink))
       return [];
-    const rendered = await renderWithKustomize(
-      options,
-      build,
-      spec,
-      ownFile,
-      result,
-    );
+    // A kustomization that only lists files renders them unchanged, so it
+    // is read directly; kustomize's start-up would be most of the run's
+    // time. Substitution reads kustomize's output format, so a build with
+    // postBuild always runs kustomize.
+    const plain =
+      ownFile !== undefined &&
+      spec.postBuild === undefined &&
+      !BUILD_TRANSFORM_FIELDS.some((field) => spec[field] !== undefined)
+        ? plainFiles(tree, build.path)
+        : undefined;
+    let rendered: BuiltDocument[] | undefined;
+    if (plain) {
+      build.kustomizationFiles = collectChain(
+        tree,
+        build.path,
+      ).kustomizationFiles;
+      for (const file of plain) result.usedFiles.add(file);
+      for (const file of build.kustomizationFiles) result.usedFiles.add(file);
+      rendered = readPlainBuild(tree, build, plain, sink);
+    } else {
+      rendered = await renderWithKustomize(
+        options,
+        build,
+        spec,
+        ownFile,
+        result,
+      );
+    }
     if (!rendered) return [];
     documents = rendered;
   }

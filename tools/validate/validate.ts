@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import "./catalogue.js";
 import { UsageError } from "../lib/errors.js";
@@ -73,7 +74,9 @@ export async function validate(
     tree,
     sink,
     limits: options.limits ?? DEFAULT_KUSTOMIZE_LIMITS,
-    concurrency: options.concurrency ?? 2,
+    // kustomize runs are short and mostly process start-up, so two per
+    // core keep both cores busy.
+    concurrency: options.concurrency ?? Math.max(2, availableParallelism() * 2),
     ...(clusters ? { clusters } : {}),
   });
   const objects = rendered.objects;
