@@ -167,6 +167,34 @@ describe("validate follows kustomize-controller", () => {
     expect(errorRules(result)).toEqual(["kustomize-build"]);
   });
 
+  it("reports two objects with one id in a kustomization that lists files", async () => {
+    const result = await validateFiles({
+      ...base,
+      "apps/kustomization.yaml":
+        "resources:\n  - deployment.yaml\n  - copy.yaml\n",
+      "apps/copy.yaml": DEPLOYMENT,
+    });
+    expect(errorRules(result)).toEqual(["kustomize-build"]);
+    expect(result.findings[0]!.file).toBe("apps/copy.yaml");
+  });
+
+  it("reads a kustomization that lists files like kustomize does", async () => {
+    const result = await validateFiles({
+      ...base,
+      "apps/kustomization.yaml":
+        "resources:\n  - repository.yaml\n  - release.yaml\n  - nested\n",
+      "apps/nested/kustomization.yaml": "resources:\n  - deployment.yaml\n",
+      "apps/nested/deployment.yaml": DEPLOYMENT.replace(
+        "replicas: 2",
+        "replicas: two",
+      ),
+      "apps/deployment.yaml": "",
+    });
+    expect(errorRules(result)).toEqual(["schema"]);
+    expect(result.findings[0]!.file).toBe("apps/nested/deployment.yaml");
+    expect(result.findings[0]!.line).toBe(7);
+  });
+
   it("does not substitute inside comments", async () => {
     const entry = FLUX_ENTRY.replace(
       "  prune: true",
