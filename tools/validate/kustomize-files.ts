@@ -26,21 +26,32 @@ export interface PatchEntry {
   target?: Record<string, unknown>;
 }
 
+const kustomizationFileCache = new WeakMap<
+  SourceTree,
+  Map<string, string | undefined>
+>();
+
 /** Relative path of the kustomization file in `directory`, if any. */
 export function findKustomizationFile(
   tree: SourceTree,
   directory: string,
 ): string | undefined {
+  let cache = kustomizationFileCache.get(tree);
+  if (!cache) kustomizationFileCache.set(tree, (cache = new Map()));
+  if (cache.has(directory)) return cache.get(directory);
+  let found: string | undefined;
   for (const name of KUSTOMIZATION_FILE_NAMES) {
     const candidate = joinRelative(directory, name);
     if (
       tree.files.has(candidate) ||
       existsSync(path.join(tree.root, candidate))
     ) {
-      return candidate;
+      found = candidate;
+      break;
     }
   }
-  return undefined;
+  cache.set(directory, found);
+  return found;
 }
 
 /** The parsed content of a kustomization file, or undefined if unreadable. */

@@ -29,7 +29,7 @@ import {
   type Origin,
   type RenderedObject,
 } from "./objects.js";
-import type { SourceTree } from "./repository.js";
+import { filesUnder, type SourceTree } from "./repository.js";
 import { isPlainObject } from "./structural-schema.js";
 import { hasExpression, substitute } from "./substitute.js";
 import { KUBERNETES_YAML_SCHEMA, splitDocuments } from "./yaml-docs.js";
@@ -441,13 +441,9 @@ function checkGeneratedPath(
   sink: FindingSink,
 ): boolean {
   let ok = true;
-  for (const file of tree.files.values()) {
-    if (
-      !isUnder(file.path, build.path) ||
-      coveredByNestedKustomization(tree, file.path, build.path)
-    ) {
-      continue;
-    }
+  for (const relative of filesUnder(tree, build.path)) {
+    const file = tree.files.get(relative)!;
+    if (coveredByNestedKustomization(tree, file.path, build.path)) continue;
     for (const document of file.documents) {
       if (looksLikeKubernetesObject(document.data)) continue;
       ok = false;
@@ -485,8 +481,8 @@ function readDirectly(
   result: RenderResult,
 ): { text: string; data: unknown; origin: Origin }[] {
   const documents: { text: string; data: unknown; origin: Origin }[] = [];
-  for (const file of tree.files.values()) {
-    if (!isUnder(file.path, build.path)) continue;
+  for (const relative of filesUnder(tree, build.path)) {
+    const file = tree.files.get(relative)!;
     let used = false;
     for (const document of file.documents) {
       // Other YAML (CI workflows, tool settings) is not a manifest here.
@@ -602,10 +598,12 @@ function filesReadBy(
   directory: string,
   listedPaths: string[],
 ): string[] {
-  const roots = [directory, ...listedPaths];
-  return [...tree.files.keys()].filter((file) =>
-    roots.some((root) => file === root || isUnder(file, root)),
-  );
+  const files = new Set<string>();
+  for (const root of [directory, ...listedPaths]) {
+    if (tree.files.has(root)) files.add(root);
+    for (const file of filesUnder(tree, root)) files.add(file);
+  }
+  return [...files];
 }
 
 /** What Flux's generated kustomization lists for a folder without one. */
@@ -615,8 +613,7 @@ function generatedResources(
   wrapper: string,
 ): string[] {
   const resources = new Set<string>();
-  for (const file of tree.files.keys()) {
-    if (!isUnder(file, directory)) continue;
+  for (const file of filesUnder(tree, directory)) {
     // A subfolder with its own kustomization is listed as a folder.
     let folder = path.posix.dirname(file);
     let listed = file;
