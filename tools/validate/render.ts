@@ -38,7 +38,7 @@ export interface RenderOptions {
   tree: SourceTree;
   sink: FindingSink;
   limits: KustomizeLimits;
-  /** Builds run at once; kustomize is single-threaded, so one per core. */
+  /** Maximum number of builds running at once. */
   concurrency: number;
   /** When set, only Kustomizations applied to these clusters are built. */
   clusters?: Set<string>;
@@ -220,7 +220,7 @@ function findSeedKustomizations(tree: SourceTree): PendingKustomization[] {
   }
   // A Kustomization named flux-system is a cluster's root: `flux bootstrap`
   // creates it pointing at that cluster's folder. Other seeds belong to the
-  // root whose folder holds their file.
+  // root whose folder contains their file.
   const roots = seeds
     .filter((seed) => nameOf(seed.data) === "flux-system")
     .map((seed) => ({ seed, path: kustomizationPath(seed.data) }));
