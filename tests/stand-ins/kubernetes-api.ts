@@ -15,6 +15,11 @@ import { parse, stringify } from "yaml";
  * application/apply-patch+yaml and a fieldManager query parameter. It keeps
  * Secrets in memory and records every request for assertions.
  *
+ * It also serves Flux's custom resources read-only (GitRepository,
+ * Kustomization, HelmRelease): discovery of their API groups, lists in one
+ * namespace or across all, and GET of one object. Tests put objects in
+ * `objects` and may change them between requests with `onRequest`.
+ *
  * Its apply merges labels, annotations and data keys into the stored
  * object. Real server-side apply also removes fields that the same manager
  * stopped sending, and reports conflicts between managers. The stand-in
@@ -43,9 +48,26 @@ export interface SecretObject {
   data?: Record<string, string>;
 }
 
+/** A custom resource the stand-in serves, with whatever spec and status. */
+export interface StoredObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    generation?: number;
+    [key: string]: unknown;
+  };
+  [key: string]: unknown;
+}
+
 export interface KubernetesApiStandIn {
   url: string;
   requests: RecordedRequest[];
+  /** Custom resources keyed by objectKey(); tests may change them any time. */
+  objects: Map<string, StoredObject>;
+  /** Stores or replaces one custom resource. */
+  putObject(object: StoredObject): void;
   /** Stored Secrets keyed by "namespace/name". */
   secrets: Map<string, SecretObject>;
   /** Returns a Secret's data decoded from base64, or undefined. */
@@ -60,7 +82,54 @@ export interface StandInOptions {
   namespaces?: string[];
   /** Bearer token that requests must carry. */
   token?: string;
+  /** Custom resources that exist before the test starts. */
+  objects?: StoredObject[];
+  /**
+   * Runs after a request is recorded and before it is answered, so a test
+   * can change the objects as a controller would between two polls.
+   */
+  onRequest?: (request: RecordedRequest) => void;
 }
+
+interface CustomResourceType {
+  group: string;
+  version: string;
+  kind: string;
+  plural: string;
+}
+
+/** The Flux kinds served, at the API versions Flux 2.x stores. */
+const CUSTOM_RESOURCES: CustomResourceType[] = [
+  {
+    group: "source.toolkit.fluxcd.io",
+    version: "v1",
+    kind: "GitRepository",
+    plural: "gitrepositories",
+  },
+  {
+    group: "kustomize.toolkit.fluxcd.io",
+    version: "v1",
+    kind: "Kustomization",
+    plural: "kustomizations",
+  },
+  {
+    group: "helm.toolkit.fluxcd.io",
+    version: "v2",
+    kind: "HelmRelease",
+    plural: "helmreleases",
+  },
+];
+
+/** Key of a custom resource in `objects`. */
+export function objectKey(object: {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+}): string {
+  return `${object.apiVersion}/${object.kind}/${object.metadata.namespace ?? ""}/${object.metadata.name}`;
+}
+
+const GROUP_PATH = /^\/apis\/([^/]+)\/([^/]+)(?:\/(.*))?$/;
 
 const SECRET_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/secrets\/([^/]+)$/;
 
@@ -72,6 +141,10 @@ export async function startKubernetesApiStandIn(
   const namespaces = new Set(options.namespaces ?? ["ory"]);
   const requests: RecordedRequest[] = [];
   const secrets = new Map<string, SecretObject>();
+  const objects = new Map<string, StoredObject>();
+  for (const object of options.objects ?? []) {
+    objects.set(objectKey(object), structuredClone(object));
+  }
   let version = 1;
 
   const server = createServer(async (request, response) => {
@@ -86,6 +159,7 @@ export async function startKubernetesApiStandIn(
       body: text ? parse(text) : undefined,
     };
     requests.push(recorded);
+    options.onRequest?.(recorded);
 
     if (request.headers.authorization !== `Bearer ${token}`) {
       return sendStatus(response, 401, "Unauthorized", "Unauthorized");
@@ -113,6 +187,15 @@ export async function startKubernetesApiStandIn(
           },
         ],
       });
+    }
+    const group = GROUP_PATH.exec(url.pathname);
+    if (group) {
+      return serveCustomResources(
+        response,
+        request.method ?? "",
+        group as unknown as [string, string, string, string | undefined],
+        objects,
+      );
     }
     const match = SECRET_PATH.exec(url.pathname);
     if (!match) {
@@ -206,6 +289,10 @@ export async function startKubernetesApiStandIn(
   return {
     url,
     requests,
+    objects,
+    putObject(object) {
+      objects.set(objectKey(object), structuredClone(object));
+    },
     secrets,
     decoded(namespace, name) {
       const data = secrets.get(`${namespace}/${name}`)?.data;
@@ -242,6 +329,92 @@ export async function startKubernetesApiStandIn(
         server.close((error) => (error ? reject(error) : resolve()));
       }),
   };
+}
+
+/**
+ * Answers discovery, list and GET for the custom resources, as the API
+ * server does: 404 for an unknown group, version or object, 405 for writes.
+ */
+function serveCustomResources(
+  response: ServerResponse,
+  method: string,
+  [, group, version, rest]: [string, string, string, string | undefined],
+  objects: Map<string, StoredObject>,
+): void {
+  const types = CUSTOM_RESOURCES.filter(
+    (type) => type.group === group && type.version === version,
+  );
+  const apiVersion = `${group}/${version}`;
+  if (types.length === 0) {
+    return sendStatus(
+      response,
+      404,
+      "NotFound",
+      "the server could not find the requested resource",
+    );
+  }
+  if (method !== "GET") {
+    return sendStatus(
+      response,
+      405,
+      "MethodNotAllowed",
+      `${method} of custom resources is not supported by the stand-in`,
+    );
+  }
+  if (!rest) {
+    return send(response, 200, {
+      kind: "APIResourceList",
+      apiVersion: "v1",
+      groupVersion: apiVersion,
+      resources: types.map((type) => ({
+        name: type.plural,
+        singularName: type.kind.toLowerCase(),
+        namespaced: true,
+        kind: type.kind,
+        verbs: ["get", "list", "watch", "patch"],
+      })),
+    });
+  }
+  const parts = rest.split("/");
+  let namespace: string | undefined;
+  if (parts[0] === "namespaces" && parts.length >= 3) {
+    namespace = parts[1];
+    parts.splice(0, 2);
+  }
+  const [plural, name] = parts;
+  const type = types.find((candidate) => candidate.plural === plural);
+  if (!type || parts.length > 2) {
+    return sendStatus(
+      response,
+      404,
+      "NotFound",
+      "the server could not find the requested resource",
+    );
+  }
+  const matching = [...objects.values()].filter(
+    (object) =>
+      object.apiVersion === apiVersion &&
+      object.kind === type.kind &&
+      (namespace === undefined || object.metadata.namespace === namespace),
+  );
+  if (name === undefined) {
+    return send(response, 200, {
+      apiVersion,
+      kind: `${type.kind}List`,
+      metadata: { resourceVersion: "1" },
+      items: matching,
+    });
+  }
+  const found = matching.find((object) => object.metadata.name === name);
+  if (!found) {
+    return sendStatus(
+      response,
+      404,
+      "NotFound",
+      `${type.plural}.${group} "${name}" not found`,
+    );
+  }
+  return send(response, 200, found);
 }
 
 async function readBody(request: IncomingMessage): Promise<string> {

@@ -218,3 +218,84 @@ function readStatusMessage(body: unknown): string | undefined {
   const message = (body as { message?: unknown })?.message;
   return typeof message === "string" ? message : undefined;
 }
+
+/** Identifies one kind of object to list, in one namespace or in all. */
+export interface ListReference {
+  apiVersion: string;
+  kind: string;
+  /** Namespace to list in; every namespace when unset. */
+  namespace?: string;
+}
+
+// One object API per kubeconfig, so discovery of each API group is cached
+// across the polls of a long wait instead of repeated for every list.
+const objectApis = new WeakMap<KubeConfig, KubernetesObjectApi>();
+
+/**
+ * Lists the objects of one kind, following `continue` tokens so no page is
+ * missed. Throws a ToolError with exit 2 when the cluster does not serve the
+ * kind (its CustomResourceDefinition is not installed) or cannot be reached,
+ * and exit 1 for any other error the API returns.
+ */
+export async function listObjects<T extends KubernetesObject>(
+  client: KubernetesClient,
+  reference: ListReference,
+): Promise<T[]> {
+  let api = objectApis.get(client.kubeConfig);
+  if (!api) {
+    api = KubernetesObjectApi.makeApiClient(client.kubeConfig);
+    objectApis.set(client.kubeConfig, api);
+  }
+  const where = `the Kubernetes API of context ${client.context} (${client.server})`;
+  const items: T[] = [];
+  let continueToken: string | undefined;
+  do {
+    let page;
+    try {
+      page = await api.list(
+        reference.apiVersion,
+        reference.kind,
+        reference.namespace,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        500,
+        continueToken,
+      );
+    } catch (error) {
+      throw describeListError(error, reference, where);
+    }
+    items.push(...(page.items as T[]));
+    // Kinds without a generated model keep the wire name `continue`.
+    const metadata = page.metadata as
+      { continue?: string; _continue?: string } | undefined;
+    continueToken = metadata?._continue || metadata?.continue || undefined;
+  } while (continueToken);
+  return items;
+}
+
+function describeListError(
+  error: unknown,
+  reference: ListReference,
+  where: string,
+): ToolError {
+  const notServed =
+    (error instanceof ApiException && error.code === 404) ||
+    /Unrecognized API version and kind/.test((error as Error)?.message ?? "");
+  if (notServed) {
+    return new ToolError(
+      `cannot list ${reference.kind}: ${where} does not serve ${reference.apiVersion} ${reference.kind}; ` +
+        `install Flux in that cluster (npm run bootstrap -- cluster) or check that the context points at the right cluster`,
+      EXIT_CANNOT_START,
+      { cause: error },
+    );
+  }
+  const namespace = reference.namespace ? ` in ${reference.namespace}` : "";
+  return describeKubernetesError(
+    error,
+    `list ${reference.kind}${namespace}`,
+    where,
+  );
+}

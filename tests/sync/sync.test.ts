@@ -1,0 +1,360 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { main } from "../../tools/sync/command.js";
+import { runInProcess } from "../promote/helpers.js";
+import { createGitFixture } from "../promote/fixture.js";
+import type { RecordedRequest } from "../stand-ins/kubernetes-api.js";
+import {
+  crdbObjects,
+  helmRelease,
+  isList,
+  kustomization,
+  NEW_SHA,
+  OLD_SHA,
+  oryObjects,
+  ready,
+  startClusters,
+  type Clusters,
+} from "./helpers.js";
+
+const root = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  "../..",
+);
+
+let folder: string;
+let clusters: Clusters | undefined;
+
+beforeEach(async () => {
+  folder = await mkdtemp(path.join(os.tmpdir(), "sync-"));
+});
+
+afterEach(async () => {
+  await clusters?.close();
+  clusters = undefined;
+  await rm(folder, { recursive: true, force: true });
+});
+
+async function start(
+  ory: ReturnType<typeof oryObjects>,
+  crdb = crdbObjects(NEW_SHA),
+  onOryRequest?: (request: RecordedRequest) => void,
+) {
+  clusters = await startClusters(
+    "dev",
+    path.join(folder, "kubeconfig"),
+    { ory, crdb },
+    onOryRequest ? { ory: onOryRequest } : undefined,
+  );
+  return clusters;
+}
+
+function sync(...args: string[]) {
+  return runInProcess((writeOutput, logger) =>
+    main(
+      [
+        "dev",
+        "--kubeconfig",
+        path.join(folder, "kubeconfig"),
+        "--repo",
+        root,
+        "--interval",
+        "50ms",
+        ...args,
+      ],
+      { writeOutput, logger, environmentVariables: {} },
+    ),
+  );
+}
+
+/** Replaces the object with `name` in a list of fixtures. */
+function replace<T extends { metadata: { name: string } }>(
+  objects: T[],
+  name: string,
+  object: T,
+): T[] {
+  return objects.map((candidate) =>
+    candidate.metadata.name === name ? object : candidate,
+  );
+}
+
+describe("sync", () => {
+  test("synced cluster pair is exit 0", async () => {
+    await start(oryObjects(NEW_SHA));
+
+    const outcome = await sync("--revision", NEW_SHA);
+
+    expect(outcome.code).toBe(0);
+    expect(outcome.stdout).toBe(
+      "dev at 2222222: synced after 0s, 10 Flux objects Ready\n",
+    );
+  });
+
+  test("Flux revision form is accepted", async () => {
+    await start(oryObjects(NEW_SHA));
+
+    const outcome = await sync("--revision", `main@sha1:${NEW_SHA}`);
+
+    expect(outcome.code).toBe(0);
+  });
+
+  test("still reconciling then synced", async () => {
+    const reconciling = kustomization("ory", NEW_SHA, {
+      conditions: [
+        ready("Unknown", "Progressing", "Reconciliation in progress"),
+        {
+          type: "Reconciling",
+          status: "True",
+          reason: "Progressing",
+          message: "Applying",
+        },
+      ],
+    });
+    let lists = 0;
+    const cluster = await start(
+      replace(oryObjects(NEW_SHA), "ory", reconciling),
+      crdbObjects(NEW_SHA),
+      (request) => {
+        if (!isList(request, "kustomizations")) return;
+        lists += 1;
+        // The controller finishes between the third and fourth poll.
+        if (lists === 4) cluster.ory.putObject(kustomization("ory", NEW_SHA));
+      },
+    );
+
+    const outcome = await sync("--revision", NEW_SHA, "--timeout", "20s");
+
+    expect(outcome.code).toBe(0);
+    expect(lists).toBe(4);
+    expect(outcome.stderr).toContain(
+      "1 of 10 objects pending: dev-ory Kustomization flux-system/ory (reconciling)",
+    );
+  });
+
+  test("Ready at older revision does not count", async () => {
+    await start(
+      replace(oryObjects(NEW_SHA), "ory", kustomization("ory", OLD_SHA)),
+    );
+
+    const outcome = await sync("--revision", NEW_SHA, "--timeout", "300ms");
+
+    expect(outcome.code).toBe(1);
+    expect(outcome.stdout).toContain("not synced, timed out after");
+    expect(outcome.stdout).toContain(
+      `dev-ory Kustomization flux-system/ory: pending, last attempted main@sha1:${OLD_SHA}, waiting for 2222222`,
+    );
+    expect(outcome.stdout).toContain("Ready=True (ReconciliationSucceeded)");
+  });
+
+  test("applied but not attempted revision does not count", async () => {
+    const stale = kustomization("ory", OLD_SHA, { attempted: NEW_SHA });
+    await start(replace(oryObjects(NEW_SHA), "ory", stale));
+
+    const outcome = await sync("--revision", NEW_SHA, "--timeout", "300ms");
+
+    expect(outcome.code).toBe(1);
+    expect(outcome.stdout).toContain(`last applied main@sha1:${OLD_SHA}`);
+  });
+
+  test("image-only change does not pass on old Ready", async () => {
+    // Flux applied a new image tag: generation 3, but helm-controller still
+    // reports Ready for generation 2 with the same chart version.
+    const release = helmRelease("kratos", "ory", {
+      generation: 3,
+      observedGeneration: 2,
+    });
+    await start(replace(oryObjects(NEW_SHA), "kratos", release));
+
+    const outcome = await sync("--revision", NEW_SHA, "--timeout", "300ms");
+
+    expect(outcome.code).toBe(1);
+    expect(outcome.stdout).toContain(
+      "dev-ory HelmRelease ory/kratos: pending, has not observed generation 3 yet (observed 2)",
+    );
+  });
+
+  test("old chart version does not count", async () => {
+    const release = helmRelease("hydra", "ory", {
+      chart: "0.62.2",
+      installedChart: "0.62.1",
+    });
+    await start(replace(oryObjects(NEW_SHA), "hydra", release));
+
+    const outcome = await sync("--revision", NEW_SHA, "--timeout", "300ms");
+
+    expect(outcome.code).toBe(1);
+    expect(outcome.stdout).toContain(
+      "runs chart 0.62.1, the manifests ask for 0.62.2",
+    );
+  });
+
+  test("failed HelmRelease fails without waiting", async () => {
+    const failed = helmRelease("hydra", "ory", {
+      conditions: [
+        ready(
+          "False",
+          "UpgradeFailed",
+          "Helm upgrade failed: timed out waiting for the condition",
+        ),
+        {
+          type: "Stalled",
+          status: "True",
+          reason: "RetriesExceeded",
+          message: "Failed to upgrade after 4 attempt(s)",
+        },
+      ],
+    });
+    await start(replace(oryObjects(NEW_SHA), "hydra", failed));
+
+    const outcome = await sync("--revision", NEW_SHA, "--timeout", "1m");
+
+    expect(outcome.code).toBe(1);
+    expect(outcome.stdout).toContain("not synced, failed after");
+    expect(outcome.stdout).toContain(
+      "dev-ory HelmRelease ory/hydra: failed, stalled (RetriesExceeded): Failed to upgrade after 4 attempt(s)",
+    );
+    expect(outcome.stdout).toContain(
+      "Ready=False (UpgradeFailed): Helm upgrade failed: timed out waiting for the condition",
+    );
+  });
+
+  test("failed Kustomization at revision fails", async () => {
+    const failed = kustomization("crdb", OLD_SHA, {
+      attempted: NEW_SHA,
+      conditions: [
+        ready(
+          "False",
+          "BuildFailed",
+          "kustomize build failed: accumulating resources",
+        ),
+      ],
+    });
+    await start(
+      oryObjects(NEW_SHA),
+      replace(crdbObjects(NEW_SHA), "crdb", failed),
+    );
+
+    const outcome = await sync("--revision", NEW_SHA, "--timeout", "1m");
+
+    expect(outcome.code).toBe(1);
+    expect(outcome.stdout).toContain(
+      "dev-crdb Kustomization flux-system/crdb: failed, applying 2222222 failed",
+    );
+    expect(outcome.stdout).toContain("Ready=False (BuildFailed)");
+  });
+
+  test("timeout lists each pending object", async () => {
+    await start(oryObjects(OLD_SHA), crdbObjects(OLD_SHA));
+
+    const outcome = await sync(
+      "--revision",
+      NEW_SHA,
+      "--timeout",
+      "200ms",
+      "--format",
+      "json",
+    );
+
+    expect(outcome.code).toBe(1);
+    const result = JSON.parse(outcome.stdout);
+    expect(result.outcome).toBe("timed-out");
+    const pending = result.objects.filter(
+      (o: { phase: string }) => o.phase === "pending",
+    );
+    expect(
+      pending.map(
+        (o: { cluster: string; kind: string; name: string }) =>
+          `${o.cluster} ${o.kind} ${o.name}`,
+      ),
+    ).toEqual([
+      "dev-ory GitRepository flux-system",
+      "dev-ory Kustomization flux-system",
+      "dev-ory Kustomization ory",
+      "dev-crdb GitRepository flux-system",
+      "dev-crdb Kustomization flux-system",
+      "dev-crdb Kustomization crdb",
+    ]);
+    expect(outcome.stderr).toMatch(/elapsed, 6 of 10 objects pending/);
+  });
+
+  test("default revision is the remote head", async () => {
+    const fixture = await createGitFixture();
+    try {
+      const head = await fixture.change(
+        "environments/dev/ory/versions.yaml",
+        [["tag: v26.2.0", "tag: v26.2.1"]],
+        "Bump Hydra image in dev",
+      );
+      await start(oryObjects(head), crdbObjects(head));
+
+      const outcome = await runInProcess((writeOutput, logger) =>
+        main(
+          [
+            "dev",
+            "--kubeconfig",
+            path.join(folder, "kubeconfig"),
+            "--repo",
+            fixture.work,
+            "--interval",
+            "50ms",
+          ],
+          { writeOutput, logger, environmentVariables: {} },
+        ),
+      );
+
+      expect(outcome.code).toBe(0);
+      expect(outcome.stderr).toContain(`origin/main is at ${head}`);
+    } finally {
+      await fixture.cleanup();
+    }
+  });
+
+  test("unreachable cluster is exit 2", async () => {
+    const cluster = await start(oryObjects(NEW_SHA));
+    await cluster.crdb.close();
+
+    const outcome = await sync("--revision", NEW_SHA);
+
+    expect(outcome.code).toBe(2);
+    expect(outcome.stderr).toContain("dev-crdb");
+    expect(outcome.stderr).toContain("cannot be reached");
+  });
+
+  test("missing context is exit 2", async () => {
+    await start(oryObjects(NEW_SHA));
+
+    const outcome = await runInProcess((writeOutput, logger) =>
+      main(
+        [
+          "staging",
+          "--kubeconfig",
+          path.join(folder, "kubeconfig"),
+          "--repo",
+          root,
+          "--revision",
+          NEW_SHA,
+        ],
+        {
+          writeOutput,
+          logger,
+          environmentVariables: {},
+        },
+      ),
+    );
+
+    expect(outcome.code).toBe(2);
+    expect(outcome.stderr).toContain(
+      'kubeconfig context "staging-ory" not found',
+    );
+  });
+
+  test("short revision is exit 2", async () => {
+    const outcome = await sync("--revision", "2222222");
+
+    expect(outcome.code).toBe(2);
+    expect(outcome.stderr).toContain("is not a full commit SHA");
+  });
+});

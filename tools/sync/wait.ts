@@ -1,0 +1,189 @@
+import { ToolError } from "../lib/errors.js";
+import {
+  createKubernetesClient,
+  listObjects,
+  type KubernetesClient,
+} from "../lib/kubernetes.js";
+import type { Logger } from "../lib/log.js";
+import { formatDuration } from "./duration.js";
+import {
+  assessCluster,
+  FLUX_KINDS,
+  type ClusterSnapshot,
+  type FluxKind,
+  type FluxObject,
+  type ObjectState,
+} from "./flux.js";
+import { shortSha } from "./revision.js";
+
+/** Reads Flux objects from one cluster; tests point it at a stand-in API. */
+export interface FluxReader {
+  /** The cluster's name, which is also its kubeconfig context. */
+  readonly cluster: string;
+  list(kind: FluxKind): Promise<FluxObject[]>;
+  /** Reads one object, or returns null when it does not exist. */
+  read(
+    kind: FluxKind,
+    namespace: string,
+    name: string,
+  ): Promise<FluxObject | null>;
+}
+
+/** Creates a reader for the cluster behind kubeconfig context `cluster`. */
+export function connectToCluster(
+  cluster: string,
+  kubeconfigPath: string | undefined,
+): FluxReader {
+  const client = createKubernetesClient({
+    context: cluster,
+    ...(kubeconfigPath ? { kubeconfigPath } : {}),
+  });
+  return readerFromClient(cluster, client);
+}
+
+export function readerFromClient(
+  cluster: string,
+  client: KubernetesClient,
+): FluxReader {
+  return {
+    cluster,
+    list: (kind) =>
+      listObjects<FluxObject>(client, {
+        apiVersion: FLUX_KINDS[kind],
+        kind,
+      }),
+    read: (kind, namespace, name) =>
+      client.read<FluxObject>({
+        apiVersion: FLUX_KINDS[kind],
+        kind,
+        namespace,
+        name,
+      }),
+  };
+}
+
+export async function readSnapshot(
+  reader: FluxReader,
+): Promise<ClusterSnapshot> {
+  const [gitRepositories, kustomizations, helmReleases] = await Promise.all([
+    reader.list("GitRepository"),
+    reader.list("Kustomization"),
+    reader.list("HelmRelease"),
+  ]);
+  return {
+    cluster: reader.cluster,
+    gitRepositories,
+    kustomizations,
+    helmReleases,
+  };
+}
+
+export type SyncOutcome = "synced" | "failed" | "timed-out";
+
+export interface SyncResult {
+  environment: string;
+  revision: string;
+  outcome: SyncOutcome;
+  elapsedMs: number;
+  objects: ObjectState[];
+}
+
+export interface WaitOptions {
+  environment: string;
+  revision: string;
+  timeoutMs: number;
+  intervalMs: number;
+}
+
+export interface WaitSeams {
+  readers: FluxReader[];
+  logger: Logger;
+  now?: () => number;
+  sleep?: (milliseconds: number) => Promise<void>;
+}
+
+// Consecutive failed polls tolerated after the first good one: an API
+// server that blinks during a rolling update should not end a long wait.
+const MAX_FAILED_POLLS = 3;
+
+// Progress repeats at least this often even when nothing changed, so a
+// person watching a CI log sees the wait is alive.
+const PROGRESS_EVERY_MS = 60_000;
+
+/**
+ * Polls every cluster until all Flux objects are synced at the revision,
+ * one fails, or the timeout passes. Errors of the first poll propagate
+ * (an unreachable cluster is exit 2); later ones are retried a few times.
+ */
+export async function waitForSync(
+  options: WaitOptions,
+  seams: WaitSeams,
+): Promise<SyncResult> {
+  const now = seams.now ?? Date.now;
+  const sleep =
+    seams.sleep ??
+    ((milliseconds: number) =>
+      new Promise<void>((resolve) => setTimeout(resolve, milliseconds)));
+  const started = now();
+  const { logger } = seams;
+  let lastStates: ObjectState[] = [];
+  let lastProgress = "";
+  let lastProgressAt = -Infinity;
+  let failedPolls = 0;
+  let polled = false;
+
+  logger.info(
+    `waiting for ${options.environment} (${seams.readers.map((reader) => reader.cluster).join(", ")}) to sync ${shortSha(options.revision)}, timeout ${formatDuration(options.timeoutMs)}`,
+  );
+  for (;;) {
+    try {
+      const snapshots = await Promise.all(seams.readers.map(readSnapshot));
+      lastStates = snapshots.flatMap((snapshot) =>
+        assessCluster(snapshot, options.revision),
+      );
+      polled = true;
+      failedPolls = 0;
+    } catch (error) {
+      if (!polled || !(error instanceof ToolError)) throw error;
+      failedPolls += 1;
+      if (failedPolls > MAX_FAILED_POLLS) throw error;
+      logger.warn(
+        `poll failed (${failedPolls} of ${MAX_FAILED_POLLS} tolerated): ${error.message}`,
+      );
+    }
+
+    const elapsedMs = now() - started;
+    const result = (outcome: SyncOutcome): SyncResult => ({
+      environment: options.environment,
+      revision: options.revision,
+      outcome,
+      elapsedMs,
+      objects: lastStates,
+    });
+    const failed = lastStates.filter((state) => state.phase === "failed");
+    const pending = lastStates.filter((state) => state.phase === "pending");
+    if (failedPolls === 0 && failed.length > 0) return result("failed");
+    if (failedPolls === 0 && pending.length === 0) return result("synced");
+    if (elapsedMs >= options.timeoutMs) return result("timed-out");
+
+    const progress = pending.map(describeState).join("; ");
+    if (
+      progress !== lastProgress ||
+      elapsedMs - lastProgressAt >= PROGRESS_EVERY_MS
+    ) {
+      logger.info(
+        `${formatDuration(elapsedMs)} elapsed, ${pending.length} of ${lastStates.length} objects pending: ${progress}`,
+      );
+      lastProgress = progress;
+      lastProgressAt = elapsedMs;
+    }
+    await sleep(Math.min(options.intervalMs, options.timeoutMs - elapsedMs));
+  }
+}
+
+/** "dev-ory Kustomization flux-system/ory (reconciling)" */
+export function describeState(state: ObjectState): string {
+  const where = state.namespace ? `${state.namespace}/` : "";
+  const detail = state.detail ? ` (${state.detail})` : "";
+  return `${state.cluster} ${state.kind} ${where}${state.name}${detail}`;
+}
