@@ -91,6 +91,7 @@ export async function validate(
     models.environments,
     sink,
     locator,
+    tree,
     models.invalid.size > 0,
   );
   if (!clusters)

@@ -303,12 +303,17 @@ const FLUX_KINDS: Record<string, string[]> = {
 const BASE64 =
   /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-/** Secret data values must be base64, which the API server decodes. */
+/**
+ * Secret data values must be base64, which the API server decodes. A
+ * SOPS-encrypted Secret is skipped: its values are ENC[...] until Flux
+ * decrypts them.
+ */
 function checkSecretData(
   object: RenderedObject,
   sink: FindingSink,
   locator: Locator,
 ): void {
+  if (object.encrypted) return;
   const data = getPath(object.data, "data");
   if (!isPlainObject(data)) return;
   for (const [key, value] of Object.entries(data)) {

@@ -1,7 +1,13 @@
 import type { OryService } from "../../lib/environment.js";
-import { getPath, kindOf } from "../objects.js";
+import { getPath } from "../objects.js";
 import { closest, isPlainObject } from "../structural-schema.js";
-import { parseDsn, poolParameterProblems, redactDsn } from "./dsn.js";
+import {
+  isMemoryDsn,
+  isSqliteDsn,
+  parseDsn,
+  poolParameterProblems,
+  redactDsn,
+} from "./dsn.js";
 import {
   findSecret,
   reportObject,
@@ -22,13 +28,6 @@ export const SECRET_KEYS: Record<
     optional: ["smtpConnectionURI"],
   },
   keto: { required: ["dsn"], optional: [] },
-};
-
-/** Ory application secrets that belong in a Secret, never in values. */
-const CONFIG_SECRETS: Record<OryService, string[]> = {
-  hydra: ["system", "cookie"],
-  kratos: ["default", "cookie", "cipher"],
-  keto: [],
 };
 
 interface EnvEntry {
@@ -54,9 +53,7 @@ export function checkDatabaseRules(context: OryContext): void {
     }
     checkSecretKeys(context, release);
     checkVisibleDsns(context, release);
-    checkConfigSecrets(context, release);
   }
-  checkPlaintextSecrets(context);
   checkCockroachSettings(context);
 }
 
@@ -222,36 +219,21 @@ function visibleDsns(
 function checkVisibleDsns(context: OryContext, release: OryRelease): void {
   const expectedDatabase =
     release.environment?.databases[release.service].database;
+  // A password in a DSN is reported by the plaintext credential rule.
   for (const { path, dsn } of visibleDsns(release)) {
-    if (dsn === "memory") {
-      if (release.service === "keto" && release.tier !== "dev") {
-        reportValue(context, release, path, {
-          rule: "keto-memory-dsn",
-          severity: "error",
-          message: `keto uses dsn "memory" in the ${release.tier} tier: every relation tuple is lost when a pod restarts, and each replica sees different tuples`,
-          fix: "remove keto.config.dsn so the DSN comes from the keto Secret",
-        });
-      }
+    if (isMemoryDsn(dsn) || isSqliteDsn(dsn)) {
+      checkLocalDatabase(context, release, path, dsn);
       continue;
     }
     const parsed = parseDsn(dsn);
     if (!parsed) continue;
-    const shown = redactDsn(dsn);
-    if (parsed.hasPassword) {
-      reportValue(context, release, path, {
-        rule: "ory-plaintext-credential",
-        severity: "error",
-        message: `a DSN with a password is written in git (${shown})`,
-        fix: "move the DSN into the service's Secret (bootstrap databases writes it) and read it with secret.enabled: false or a secretKeyRef",
-      });
-    }
     const cockroach =
       release.environment !== undefined || parsed.port === "26257";
     if (cockroach && parsed.scheme !== "cockroach") {
       reportValue(context, release, path, {
         rule: "ory-dsn-scheme",
         severity: "error",
-        message: `the DSN uses ${parsed.scheme}:// against CockroachDB (${shown}): Ory then runs the PostgreSQL migrations and loses CockroachDB's transaction retries`,
+        message: `the DSN uses ${parsed.scheme}:// against CockroachDB (${redactDsn(dsn)}): Ory then runs the PostgreSQL migrations and loses CockroachDB's transaction retries`,
         fix: "start the DSN with cockroach://",
       });
     }
@@ -272,55 +254,28 @@ function checkVisibleDsns(context: OryContext, release: OryRelease): void {
       });
     }
   }
-  const smtp = valueAt(release, "kratos.config.courier.smtp.connection_uri");
-  if (
-    release.service === "kratos" &&
-    typeof smtp === "string" &&
-    parseDsn(smtp)?.hasPassword
-  ) {
-    reportValue(context, release, "kratos.config.courier.smtp.connection_uri", {
-      rule: "ory-plaintext-credential",
-      severity: "error",
-      message: `the SMTP connection URI with a password is written in git (${redactDsn(smtp)})`,
-      fix: "put it in the kratos Secret under smtpConnectionURI and leave a URI without credentials in values",
-    });
-  }
 }
 
-function checkConfigSecrets(context: OryContext, release: OryRelease): void {
-  for (const name of CONFIG_SECRETS[release.service]) {
-    const path = `${release.service}.config.secrets.${name}`;
-    const value = valueAt(release, path);
-    if (
-      value === undefined ||
-      value === null ||
-      (Array.isArray(value) && value.length === 0)
-    )
-      continue;
-    reportValue(context, release, path, {
-      rule: "ory-plaintext-credential",
-      severity: "error",
-      message: `${path} is written in git; anyone who can read the repository can forge ${release.service === "hydra" ? "tokens" : "sessions"}`,
-      fix: `remove it from values; the chart reads it from the ${release.service} Secret, which bootstrap databases creates`,
-    });
-  }
-}
-
-function checkPlaintextSecrets(context: OryContext): void {
-  for (const object of context.objects) {
-    if (kindOf(object.data) !== "Secret" || object.encrypted) continue;
-    for (const field of ["data", "stringData"]) {
-      const entries = object.data[field];
-      if (!isPlainObject(entries) || Object.keys(entries).length === 0)
-        continue;
-      reportObject(context, object, [field], {
-        rule: "ory-plaintext-credential",
-        severity: "error",
-        message: `Secret has ${field} in plain text in git (keys: ${Object.keys(entries).join(", ")})`,
-        fix: "encrypt it with SOPS (and set spec.decryption on its Kustomization), or create it outside git and declare it in the environment model",
-      });
-    }
-  }
+/**
+ * Reports Keto outside dev without the shared database. In memory every
+ * restart loses the relation tuples, and SQLite keeps them on one pod's
+ * disk, so each replica reads its own copy.
+ */
+function checkLocalDatabase(
+  context: OryContext,
+  release: OryRelease,
+  path: (string | number)[],
+  dsn: string,
+): void {
+  if (release.service !== "keto" || release.tier === "dev") return;
+  reportValue(context, release, path, {
+    rule: "keto-memory-dsn",
+    severity: "error",
+    message: isMemoryDsn(dsn)
+      ? `keto uses an in-memory database (${redactDsn(dsn)}) in the ${release.tier} tier: every relation tuple is lost when a pod restarts, and each replica sees different tuples`
+      : `keto uses SQLite (${redactDsn(dsn)}) in the ${release.tier} tier: SQLite keeps the relation tuples on one pod's disk, so each replica answers from its own copy and a rescheduled pod starts empty`,
+    fix: "remove keto.config.dsn so the DSN comes from the keto Secret",
+  });
 }
 
 function checkCockroachSettings(context: OryContext): void {

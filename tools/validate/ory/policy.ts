@@ -1,7 +1,6 @@
 import type {
   Endpoint,
   EndpointName,
-  Environment,
   OryService,
 } from "../../lib/environment.js";
 import { ENDPOINT_NAMES } from "../../lib/environment.js";
@@ -14,12 +13,14 @@ import {
 } from "../objects.js";
 import { isPlainObject } from "../structural-schema.js";
 import { chartSecretName } from "./database.js";
+import { checkHardening, fullname, ZONE_KEY } from "./hardening.js";
 import {
   environmentOfCluster,
   findSecret,
   reportObject,
   reportValue,
   valueAt,
+  type HelmReleaseValues,
   type OryContext,
   type OryRelease,
 } from "./releases.js";
@@ -36,44 +37,17 @@ const ENDPOINT_SERVICES: Record<
   ketoWrite: { service: "keto", suffix: "write" },
 };
 
-/** Services that must never face the internet. */
-const PRIVATE_SERVICES: Record<OryService, string[]> = {
-  hydra: ["admin"],
-  kratos: ["admin"],
-  keto: ["read", "write"],
-};
-
-const ZONE_KEY = "topology.kubernetes.io/zone";
-
 export function checkPolicyRules(context: OryContext): void {
   for (const release of context.releases) {
     checkMigrations(context, release);
     checkEndpoints(context, release);
     if (release.tier !== "dev") checkHardening(context, release);
   }
-  for (const object of context.objects) {
-    if (
-      kindOf(object.data) === "HelmRelease" &&
-      getPath(object.data, "spec", "chart", "spec", "chart") === "cockroachdb"
-    ) {
-      checkCockroachRelease(context, object);
+  for (const release of context.helmReleases) {
+    if (release.chart?.names.includes("cockroachdb")) {
+      checkCockroachRelease(context, release);
     }
   }
-  checkPromotionOrder(context);
-}
-
-/** The chart's fullname: fullnameOverride, else the release name with the chart name appended unless it is already in it. */
-function fullname(release: OryRelease): string {
-  const override = valueAt(release, "fullnameOverride");
-  if (typeof override === "string" && override !== "") return override;
-  const nameOverride = valueAt(release, "nameOverride");
-  const name =
-    typeof nameOverride === "string" && nameOverride !== ""
-      ? nameOverride
-      : release.service;
-  return release.releaseName.includes(name)
-    ? release.releaseName
-    : `${release.releaseName}-${name}`;
 }
 
 function checkEndpoints(context: OryContext, release: OryRelease): void {
@@ -189,141 +163,19 @@ function findKustomization(
   );
 }
 
-function checkHardening(context: OryContext, release: OryRelease): void {
-  const tier = release.tier;
-  const tag = valueAt(release, "image.tag");
-  const repository = valueAt(release, "image.repository");
-  const pinnedByDigest =
-    typeof repository === "string" && repository.includes("@sha256:");
-  if (
-    !pinnedByDigest &&
-    (typeof tag !== "string" || tag === "" || tag === "latest")
-  ) {
-    reportValue(context, release, "image", {
-      rule: "ory-image-pinned",
-      severity: "error",
-      message: `${release.service} runs image tag ${typeof tag === "string" && tag !== "" ? `"${tag}"` : "from the chart default"} in the ${tier} tier: what runs can change without a commit`,
-      fix: "set image.tag to a release such as v26.2.0, or a digest, in the environment's versions.yaml",
-    });
-  }
-  const version = getPath(
-    release.object.data,
-    "spec",
-    "chart",
-    "spec",
-    "version",
-  );
-  if (
-    typeof version !== "string" ||
-    !/^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/.test(version)
-  ) {
-    reportObject(
-      context,
-      release.object,
-      [
-        "spec",
-        "chart",
-        "spec",
-        typeof version === "string" ? "version" : "chart",
-      ],
-      {
-        rule: "ory-chart-version-exact",
-        severity: "error",
-        message: `chart version ${typeof version === "string" ? `"${version}" is a range` : "is not set"} in the ${tier} tier: helm-controller upgrades whenever a matching chart appears`,
-        fix: "pin spec.chart.spec.version to one exact version, e.g. 0.62.1",
-      },
-    );
-  }
-  const replicas = valueAt(release, "replicaCount");
-  const autoscaling =
-    valueAt(release, "deployment.autoscaling.enabled") === true;
-  const minReplicas = valueAt(release, "deployment.autoscaling.minReplicas");
-  const effective = autoscaling ? minReplicas : replicas;
-  if (typeof effective !== "number" || effective < 3) {
-    reportValue(
-      context,
-      release,
-      autoscaling ? "deployment.autoscaling.minReplicas" : "replicaCount",
-      {
-        rule: "ory-replicas",
-        severity: "error",
-        message: `${release.service} runs ${typeof effective === "number" ? effective : "the chart's default of 1"} replica(s) in the ${tier} tier: losing one zone or node takes it down`,
-        fix: "set replicaCount: 3 (one per zone)",
-      },
-    );
-  }
-  const spread = valueAt(release, "deployment.topologySpreadConstraints");
-  const spreadsZones =
-    Array.isArray(spread) &&
-    spread.some(
-      (constraint) =>
-        isPlainObject(constraint) && constraint.topologyKey === ZONE_KEY,
-    );
-  if (!spreadsZones) {
-    reportValue(context, release, "deployment", {
-      rule: "ory-zone-spread",
-      severity: "error",
-      message: `${release.service} has no topology spread over ${ZONE_KEY} in the ${tier} tier: all replicas may land in one zone`,
-      fix: `add deployment.topologySpreadConstraints with topologyKey: ${ZONE_KEY} and maxSkew: 1`,
-    });
-  }
-  if (valueAt(release, "pdb.enabled") !== true) {
-    reportValue(context, release, "pdb", {
-      rule: "ory-pdb",
-      severity: "error",
-      message: `${release.service} has no PodDisruptionBudget in the ${tier} tier: a node drain may evict every replica at once`,
-      fix: "set pdb.enabled: true with pdb.spec.minAvailable: 2",
-    });
-  }
-  const requests = valueAt(release, "deployment.resources.requests");
-  if (
-    !isPlainObject(requests) ||
-    requests.cpu === undefined ||
-    requests.memory === undefined
-  ) {
-    reportValue(context, release, "deployment.resources", {
-      rule: "ory-resources",
-      severity: "error",
-      message: `${release.service} sets no cpu and memory requests in the ${tier} tier: the scheduler may pack it onto a full node, and it is evicted first under pressure`,
-      fix: "set deployment.resources.requests.cpu and .memory",
-    });
-  }
-  for (const suffix of PRIVATE_SERVICES[release.service]) {
-    const type = valueAt(release, `service.${suffix}.type`);
-    const scheme = valueAt(release, `service.${suffix}.annotations`);
-    const internal =
-      isPlainObject(scheme) && Object.values(scheme).includes("internal");
-    const ingress = valueAt(release, `ingress.${suffix}.enabled`) === true;
-    if ((type === "LoadBalancer" && !internal) || ingress) {
-      reportValue(
-        context,
-        release,
-        ingress ? `ingress.${suffix}` : `service.${suffix}.type`,
-        {
-          rule: "ory-admin-exposure",
-          severity: "error",
-          message: `the ${release.service} ${suffix} API is exposed through ${ingress ? "an Ingress" : "an internet-facing load balancer"} in the ${tier} tier: anyone who reaches it can ${release.service === "keto" ? "grant any permission" : "create clients and identities"}`,
-          fix: `keep service.${suffix}.type: ClusterIP and ingress.${suffix}.enabled: false; reach it by port-forward or from inside the network`,
-        },
-      );
-    }
-  }
-}
-
 function checkCockroachRelease(
   context: OryContext,
-  object: RenderedObject,
+  release: HelmReleaseValues,
 ): void {
   const environment = environmentOfCluster(
     context.environments,
-    object.build.cluster,
+    release.object.build.cluster,
   );
   const tier = environment?.tier ?? "production";
   if (tier === "dev") return;
-  const values = getPath(object.data, "spec", "values");
-  const at = (path: string) => getPath(values, ...path.split("."));
+  const at = (path: string) => valueAt(release, path);
   const report = (path: string, message: string, fix: string) =>
-    reportObject(context, object, ["spec", "values", ...path.split(".")], {
+    reportValue(context, release, path, {
       rule: "crdb-chart",
       severity: "error",
       message,
@@ -385,91 +237,4 @@ function checkCockroachRelease(
       `add ${host} to tls.certs.selfSigner.additionalSANs`,
     );
   }
-}
-
-function versionsOf(
-  environment: Environment,
-  context: OryContext,
-): Map<string, { chart?: string; image?: string; release: OryRelease }> {
-  const versions = new Map<
-    string,
-    { chart?: string; image?: string; release: OryRelease }
-  >();
-  for (const release of context.releases) {
-    if (release.environment?.name !== environment.name) continue;
-    const chart = getPath(
-      release.object.data,
-      "spec",
-      "chart",
-      "spec",
-      "version",
-    );
-    const image = valueAt(release, "image.tag");
-    versions.set(release.service, {
-      ...(typeof chart === "string" ? { chart } : {}),
-      ...(typeof image === "string" ? { image } : {}),
-      release,
-    });
-  }
-  return versions;
-}
-
-/** Production never runs a chart or image newer than the environment before it. */
-function checkPromotionOrder(context: OryContext): void {
-  const byName = new Map(
-    context.environments.map((environment) => [environment.name, environment]),
-  );
-  for (const source of context.environments) {
-    const target = source.promotesTo
-      ? byName.get(source.promotesTo)
-      : undefined;
-    if (!target) continue;
-    const before = versionsOf(source, context);
-    for (const [service, after] of versionsOf(target, context)) {
-      const earlier = before.get(service);
-      if (!earlier) continue;
-      for (const what of ["chart", "image"] as const) {
-        const newer = after[what];
-        const older = earlier[what];
-        // Ranges and tags such as "latest" have no order; other rules report them.
-        if (
-          !newer ||
-          !older ||
-          !isPlainVersion(newer) ||
-          !isPlainVersion(older)
-        )
-          continue;
-        if (compareVersions(newer, older) <= 0) continue;
-        const path =
-          what === "chart"
-            ? ["spec", "chart", "spec", "version"]
-            : ["spec", "values", "image", "tag"];
-        reportObject(context, after.release.object, path, {
-          rule: "ory-promotion-order",
-          severity: "error",
-          message: `${target.name} runs ${service} ${what} ${newer}, newer than ${older} in ${source.name}, which promotes to it: this version skipped testing there`,
-          fix: `bump ${source.name} first and promote it with \`npm run promote -- ${source.name} ${target.name}\``,
-        });
-      }
-    }
-  }
-}
-
-function isPlainVersion(value: string): boolean {
-  return /^v?\d+(\.\d+)*(-[0-9A-Za-z.-]+)?$/.test(value);
-}
-
-/** Compares dotted numeric versions with an optional leading v; non-numeric parts compare as text. */
-export function compareVersions(a: string, b: string): number {
-  const parts = (value: string) => value.replace(/^v/, "").split(/[.+-]/);
-  const left = parts(a);
-  const right = parts(b);
-  for (let index = 0; index < Math.max(left.length, right.length); index++) {
-    const x = left[index] ?? "0";
-    const y = right[index] ?? "0";
-    const numeric = /^\d+$/.test(x) && /^\d+$/.test(y);
-    const order = numeric ? Number(x) - Number(y) : x.localeCompare(y);
-    if (order !== 0) return Math.sign(order);
-  }
-  return 0;
 }

@@ -1,4 +1,3 @@
-import yaml from "js-yaml";
 import type { Environment, OryService, Tier } from "../../lib/environment.js";
 import type { Finding, FindingSink } from "../findings.js";
 import type { Locator } from "../locate.js";
@@ -10,21 +9,35 @@ import {
   namespaceOf,
   type RenderedObject,
 } from "../objects.js";
+import type { SourceTree } from "../repository.js";
 import { isPlainObject, type FieldPath } from "../structural-schema.js";
-import { KUBERNETES_YAML_SCHEMA } from "../yaml-docs.js";
+import { chartSourceOf, type ChartSource } from "./charts.js";
+import { locateField, locateValue } from "./location.js";
+import { mergeValues, type ValuesSource } from "./values.js";
+
+export { deepMerge } from "./values.js";
+
+/** A HelmRelease of any chart, with the values its chart will get. */
+export interface HelmReleaseValues {
+  object: RenderedObject;
+  /** The chart, when the release names one that the tree resolves. */
+  chart: ChartSource | undefined;
+  /** valuesFrom merged in order, then spec.values on top, as helm-controller does. */
+  values: Record<string, unknown>;
+  /** True when some valuesFrom source is not in git, so values may hold more. */
+  valuesIncomplete: boolean;
+  /** The valuesFrom source that last supplied each top-level key. */
+  sources: Map<string, ValuesSource>;
+}
 
 /** One HelmRelease of an Ory chart, with the values its pods will see. */
-export interface OryRelease {
-  object: RenderedObject;
+export interface OryRelease extends HelmReleaseValues {
+  chart: ChartSource;
   service: OryService;
   /** Helm release name: the chart derives Service and Secret names from it. */
   releaseName: string;
   /** Namespace the chart installs into. */
   namespace: string;
-  /** valuesFrom merged in order, then spec.values on top, as helm-controller does. */
-  values: Record<string, unknown>;
-  /** True when some valuesFrom source is not in git, so values may hold more. */
-  valuesIncomplete: boolean;
   /**
    * True when the cluster's environment model exists but is invalid: its
    * declared Secrets are unknown, and that model's own finding says why.
@@ -45,12 +58,16 @@ export interface KnownSecret {
 /** Everything the Ory rules read, built once per run. */
 export interface OryContext {
   releases: OryRelease[];
+  /** Every HelmRelease, Ory or not, with its merged values. */
+  helmReleases: HelmReleaseValues[];
   objects: RenderedObject[];
   environments: Environment[];
   /** Secrets per cluster, keyed `namespace/name`. */
   secrets: Map<string, Map<string, KnownSecret>>;
   sink: FindingSink;
   locator: Locator;
+  /** Every YAML file in git, also those no build reads. */
+  tree: SourceTree;
 }
 
 const ORY_CHARTS: Record<string, OryService> = {
@@ -65,41 +82,58 @@ export function buildOryContext(
   environments: Environment[],
   sink: FindingSink,
   locator: Locator,
+  tree: SourceTree,
   invalidModels = false,
 ): OryContext {
   const secrets = collectSecrets(objects, environments);
+  const helmReleases: HelmReleaseValues[] = [];
   const releases: OryRelease[] = [];
   for (const object of objects) {
     if (kindOf(object.data) !== "HelmRelease") continue;
-    const chart = getPath(object.data, "spec", "chart", "spec", "chart");
-    const service = typeof chart === "string" ? ORY_CHARTS[chart] : undefined;
-    if (!service) continue;
+    const chart = chartSourceOf(object, objects);
+    const merged = mergeValues(object, objects);
+    const helmRelease: HelmReleaseValues = {
+      object,
+      chart,
+      values: merged.values,
+      valuesIncomplete: merged.incomplete,
+      sources: merged.sources,
+    };
+    helmReleases.push(helmRelease);
+
+    const service = chart?.names
+      .map((name) => ORY_CHARTS[name])
+      .find((found) => found !== undefined);
+    if (!chart || !service) continue;
     const environment = environmentOfCluster(
       environments,
       object.build.cluster,
     );
-    const { values, incomplete } = mergeValues(object, objects);
-    const namespace =
-      stringAt(object.data, "spec", "targetNamespace") ??
-      namespaceOf(object.data) ??
-      "default";
-    const name = nameOf(object.data) ?? service;
     const targetNamespace = stringAt(object.data, "spec", "targetNamespace");
+    const name = nameOf(object.data) ?? service;
     releases.push({
-      object,
+      ...helmRelease,
+      chart,
       service,
       releaseName:
         stringAt(object.data, "spec", "releaseName") ??
         (targetNamespace ? `${targetNamespace}-${name}` : name),
-      namespace,
-      values,
-      valuesIncomplete: incomplete,
+      namespace: targetNamespace ?? namespaceOf(object.data) ?? "default",
       secretsUnknown: environment === undefined && invalidModels,
       environment,
       tier: environment?.tier ?? "production",
     });
   }
-  return { releases, objects, environments, secrets, sink, locator };
+  return {
+    releases,
+    helmReleases,
+    objects,
+    environments,
+    secrets,
+    sink,
+    locator,
+    tree,
+  };
 }
 
 export function environmentOfCluster(
@@ -148,110 +182,32 @@ function collectSecrets(
   return byCluster;
 }
 
-/**
- * Merges the values helm-controller passes to the chart: each valuesFrom
- * source in order (a whole YAML document, or one value at targetPath), then
- * spec.values over them.
- */
-function mergeValues(
-  release: RenderedObject,
-  objects: RenderedObject[],
-): { values: Record<string, unknown>; incomplete: boolean } {
-  let merged: Record<string, unknown> = {};
-  let incomplete = false;
-  const namespace = namespaceOf(release.data) ?? "default";
-  const sources = getPath(release.data, "spec", "valuesFrom");
-  for (const source of Array.isArray(sources) ? sources : []) {
-    if (!isPlainObject(source)) continue;
-    const found = objects.find(
-      (object) =>
-        object.build.cluster === release.build.cluster &&
-        kindOf(object.data) === source.kind &&
-        nameOf(object.data) === source.name &&
-        (namespaceOf(object.data) ?? "default") === namespace,
-    );
-    const key =
-      typeof source.valuesKey === "string" ? source.valuesKey : "values.yaml";
-    const text = found ? readDataKey(found, key) : undefined;
-    if (text === undefined || found?.encrypted) {
-      incomplete = true;
-      continue;
-    }
-    if (typeof source.targetPath === "string") {
-      merged = deepMerge(merged, nestAt(source.targetPath.split("."), text));
-      continue;
-    }
-    try {
-      const parsed = yaml.load(text, { schema: KUBERNETES_YAML_SCHEMA });
-      if (isPlainObject(parsed)) merged = deepMerge(merged, parsed);
-    } catch {
-      incomplete = true;
-    }
-  }
-  const values = getPath(release.data, "spec", "values");
-  if (isPlainObject(values)) merged = deepMerge(merged, values);
-  return { values: merged, incomplete };
-}
-
-function readDataKey(object: RenderedObject, key: string): string | undefined {
-  const stringData = getPath(object.data, "stringData", key);
-  if (typeof stringData === "string") return stringData;
-  const data = getPath(object.data, "data", key);
-  if (typeof data !== "string") return undefined;
-  return kindOf(object.data) === "Secret"
-    ? Buffer.from(data, "base64").toString("utf8")
-    : data;
-}
-
-function nestAt(path: string[], value: unknown): Record<string, unknown> {
-  let result: unknown = value;
-  for (const key of [...path].reverse()) result = { [key]: result };
-  return result as Record<string, unknown>;
-}
-
-/** Helm's merge: mappings merge key by key, anything else is replaced. */
-export function deepMerge(
-  base: Record<string, unknown>,
-  overlay: Record<string, unknown>,
-): Record<string, unknown> {
-  const result: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(overlay)) {
-    const existing = result[key];
-    result[key] =
-      isPlainObject(existing) && isPlainObject(value)
-        ? deepMerge(existing, value)
-        : value;
-  }
-  return result;
-}
-
 function stringAt(data: unknown, ...keys: string[]): string | undefined {
   const value = getPath(data, ...keys);
   return typeof value === "string" && value !== "" ? value : undefined;
 }
 
 /** Reads a dotted path of the merged values. */
-export function valueAt(release: OryRelease, path: string): unknown {
+export function valueAt(release: HelmReleaseValues, path: string): unknown {
   return getPath(release.values, ...path.split("."));
 }
 
-/** Reports a finding located at a values path of the release. */
+/**
+ * Reports a finding located at a values path of a release: where spec.values
+ * (or the last overlay patch) sets it, or in the valuesFrom ConfigMap or
+ * Secret that supplied it.
+ */
 export function reportValue(
   context: OryContext,
-  release: OryRelease,
+  release: HelmReleaseValues,
   path: string | FieldPath,
   finding: Omit<Finding, "file" | "line" | "column" | "resource">,
 ): void {
   const fieldPath =
     typeof path === "string" ? (path === "" ? [] : path.split(".")) : path;
-  const at = context.locator.locate(release.object, [
-    "spec",
-    "values",
-    ...fieldPath,
-  ]);
   context.sink.add({
     ...finding,
-    ...at,
+    ...locateValue(context, release, fieldPath),
     resource: describeObject(release.object.data),
   });
 }
@@ -263,10 +219,9 @@ export function reportObject(
   path: FieldPath,
   finding: Omit<Finding, "file" | "line" | "column" | "resource">,
 ): void {
-  const at = context.locator.locate(object, path);
   context.sink.add({
     ...finding,
-    ...at,
+    ...locateField(context, object, path),
     resource: describeObject(object.data),
   });
 }

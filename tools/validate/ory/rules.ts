@@ -56,7 +56,7 @@ registerRules([
     severity: "error",
     group: DATABASE,
     checks:
-      "No credential is in git in plain text: no password in a DSN or SMTP URI, no Ory secret in values, no unencrypted Secret with data.",
+      "No credential is in git in plain text. No object or release values hold a URL with a password (`scheme://user:password@host` or `password=`), no environment variable named like a secret has a literal value, and no Ory secret is in values. Every Secret file has its data encrypted, also each value of a SOPS-encrypted Secret.",
     why: "Everyone with read access to the repository, its forks and its CI logs gets the credential.",
     fix: "Keep credentials in Secrets created outside git (declared in the environment model) or encrypted with SOPS.",
   },
@@ -91,8 +91,9 @@ registerRules([
     id: "keto-memory-dsn",
     severity: "error",
     group: DATABASE,
-    checks: "Keto's `dsn: memory` is used only in the dev tier.",
-    why: "An in-memory Keto loses every relation tuple on restart, and each replica answers differently.",
+    checks:
+      "Keto uses an in-memory DSN (`memory`, in-memory SQLite) or any `sqlite://` DSN only in the dev tier.",
+    why: "An in-memory Keto loses every relation tuple on restart, and SQLite keeps the tuples on one pod's disk, so each replica answers differently.",
     fix: "Remove keto.config.dsn so the DSN comes from the keto Secret.",
   },
   {
@@ -144,7 +145,7 @@ registerRules([
     severity: "error",
     group: SERVICES,
     checks:
-      "Kratos has at least one identity schema; `default_schema_id` names one; each schema file is in the repository (through `kratos.identitySchemas`), is valid JSON Schema, and marks the email trait as the password identifier.",
+      "Kratos has at least one identity schema; `default_schema_id` names one; each schema file is in the repository (through `kratos.identitySchemas`), is valid JSON Schema, and marks the email trait as the password identifier. A schema is checked against its `$schema` draft: draft-07 by default, or 2019-09 or 2020-12.",
     why: "Kratos refuses to start without a valid default schema; a schema fetched at run time changes without review; without the identifier nobody can log in with a password.",
     fix: "Keep the schema as a file, load it into kratos.identitySchemas, and mark traits.email with credentials.password.identifier.",
   },
@@ -213,7 +214,7 @@ registerRules([
     severity: "error",
     group: POLICY,
     checks:
-      "In staging and production each Ory image has a version tag or digest, never `latest` or the chart default.",
+      "In staging and production each Ory image has a version tag (`v26.2`, `v26.2.0`, `v26.2.0-rc.1`) or a sha256 digest, never a branch or channel tag such as `latest` or `main`, nor the chart default.",
     why: "What runs could change without a commit, and a rollback has nothing to return to.",
     fix: "Set image.tag in the environment's versions.yaml.",
   },
@@ -222,18 +223,18 @@ registerRules([
     severity: "error",
     group: POLICY,
     checks:
-      "In staging and production each Ory chart version is one exact version, not a range.",
+      "In staging and production each Ory chart version is one exact version, not a range: `spec.chart.spec.version`, or the `chartRef` OCIRepository's `ref.tag` (or digest) or HelmChart's `version`.",
     why: "helm-controller upgrades by itself whenever a newer matching chart appears.",
-    fix: "Pin spec.chart.spec.version, e.g. 0.62.1.",
+    fix: "Pin spec.chart.spec.version (or the chartRef source's version), e.g. 0.62.1.",
   },
   {
     id: "ory-replicas",
     severity: "error",
     group: POLICY,
     checks:
-      "In staging and production each Ory service runs at least three replicas.",
+      "In staging and production each Ory service runs at least three replicas: `replicaCount`, or `minReplicas` when `deployment.autoscaling` or the top-level `autoscaling` is enabled.",
     why: "With fewer, one zone or node failure takes the service down.",
-    fix: "Set replicaCount: 3.",
+    fix: "Set replicaCount: 3, or minReplicas: 3 with autoscaling.",
   },
   {
     id: "ory-zone-spread",
@@ -267,7 +268,7 @@ registerRules([
     severity: "error",
     group: POLICY,
     checks:
-      "In staging and production Hydra and Kratos admin and Keto read and write APIs are on no Ingress and no internet-facing load balancer.",
+      'In staging and production Hydra and Kratos admin and Keto read and write APIs are on no Ingress, no NodePort and no internet-facing load balancer. This covers the chart\'s Ingress and any Ingress object routing to their Service. A load balancer is internal only with `service.beta.kubernetes.io/aws-load-balancer-scheme: internal` or `service.beta.kubernetes.io/aws-load-balancer-internal: "true"`.',
     why: "Anyone who reaches them can create OAuth2 clients and identities or grant any permission.",
     fix: "Keep them ClusterIP and reach them by port-forward or from inside the network.",
   },
@@ -281,11 +282,20 @@ registerRules([
     fix: "Bump the earlier environment first and promote.",
   },
   {
+    id: "environment-promotion-cycle",
+    severity: "error",
+    group: POLICY,
+    checks:
+      "The `promotesTo` chain of the environment models has no loop, such as production promoting to dev or staging to itself.",
+    why: "Promotion then never reaches a last environment, and a version would be promoted back into the environment that tested it first.",
+    fix: "Point promotesTo at the next environment in the order, and set it to null in the last one.",
+  },
+  {
     id: "crdb-chart",
     severity: "error",
     group: COCKROACH,
     checks:
-      "In staging and production the CockroachDB release has 3 replicas, TLS, a budget of maxUnavailable 1, a zone topology spread given as the one object the chart reads, a region-level `conf.locality`, and the stable DNS name among the node certificate's extra SANs.",
+      "In staging and production the CockroachDB release has 3 replicas, TLS, a budget of maxUnavailable 1, a zone topology spread given as the one object the chart reads, a region-level `conf.locality`, and the stable DNS name among the node certificate's extra SANs. Its values are read merged: valuesFrom first, spec.values on top.",
     why: "Each of these keeps one replica per zone and quorum through a drain, or lets verify-full connections through the load balancer succeed.",
     fix: "Set the value the message names in the environment's crdb overlay.",
   },

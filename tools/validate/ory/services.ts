@@ -1,7 +1,10 @@
 import { Ajv } from "ajv";
+import { Ajv2019 } from "ajv/dist/2019.js";
+import { Ajv2020 } from "ajv/dist/2020.js";
 import { getPath } from "../objects.js";
 import { isPlainObject } from "../structural-schema.js";
 import { chartSecretName } from "./database.js";
+import { redactDsn } from "./dsn.js";
 import {
   reportValue,
   valueAt,
@@ -54,7 +57,7 @@ function checkHydra(context: OryContext, release: OryRelease): void {
     reportValue(context, release, "hydra.config.urls.self.issuer", {
       rule: "hydra-issuer",
       severity: "error",
-      message: `hydra.config.urls.self.issuer "${issuer}" is not https; Hydra rejects it outside dev mode`,
+      message: `hydra.config.urls.self.issuer "${redactDsn(issuer)}" is not https; Hydra rejects it outside dev mode`,
       fix: "use the https URL clients reach Hydra's public API at",
     });
   }
@@ -162,7 +165,21 @@ function checkKratos(context: OryContext, release: OryRelease): void {
   }
 }
 
-const ajv = new Ajv({ strict: false, validateFormats: false, allErrors: true });
+const AJV_OPTIONS = { strict: false, validateFormats: false, allErrors: true };
+
+/**
+ * Creates an Ajv instance for the schema's `$schema` draft: 2020-12, 2019-09, or
+ * draft-07 otherwise, as Ajv's default class. A new instance per schema, so
+ * two schemas with one `$id` do not clash.
+ */
+function ajvFor(schema: unknown): Ajv | Ajv2019 | Ajv2020 {
+  const draft = getPath(schema, "$schema");
+  if (typeof draft === "string" && draft.includes("/draft/2020-12/"))
+    return new Ajv2020(AJV_OPTIONS);
+  if (typeof draft === "string" && draft.includes("/draft/2019-09/"))
+    return new Ajv2019(AJV_OPTIONS);
+  return new Ajv(AJV_OPTIONS);
+}
 
 function checkIdentitySchema(
   context: OryContext,
@@ -207,7 +224,7 @@ function checkIdentitySchema(
     );
   } else {
     report(
-      `identity schema "${String(schema.id)}" is fetched from ${url} at run time: a change there bypasses review, and Kratos fails to start when it is unreachable`,
+      `identity schema "${String(schema.id)}" is fetched from ${redactDsn(url)} at run time: a change there bypasses review, and Kratos fails to start when it is unreachable`,
       "keep the schema as a file in this repository and load it through kratos.identitySchemas",
     );
     return;
@@ -223,9 +240,10 @@ function checkIdentitySchema(
     );
     return;
   }
-  if (!ajv.validateSchema(parsed as object)) {
+  const problem = schemaProblem(parsed);
+  if (problem !== undefined) {
     report(
-      `identity schema "${String(schema.id)}" is not a valid JSON Schema: ${ajv.errorsText(ajv.errors)}`,
+      `identity schema "${String(schema.id)}" is not a valid JSON Schema: ${problem}`,
       "fix the schema; Kratos validates every identity against it",
     );
     return;
@@ -244,6 +262,24 @@ function checkIdentitySchema(
       'add "ory.sh/kratos": {"credentials": {"password": {"identifier": true}}} to the email trait',
     );
   }
+}
+
+/**
+ * Checks a schema against its draft's meta-schema and compiles it. Ajv
+ * throws for an unknown `$schema` draft or an unresolvable `$ref`; those
+ * become the problem text instead of stopping the run.
+ */
+function schemaProblem(schema: unknown): string | undefined {
+  if (!isPlainObject(schema) && typeof schema !== "boolean")
+    return "the document is not a JSON object";
+  const ajv = ajvFor(schema);
+  try {
+    if (!ajv.validateSchema(schema)) return ajv.errorsText(ajv.errors);
+    ajv.compile(schema);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  return undefined;
 }
 
 function ketoNamespaces(
