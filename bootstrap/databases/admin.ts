@@ -18,6 +18,7 @@ import {
   INSECURE_CLUSTER,
   adminConnectFailure,
   statementFailure,
+  type DsnOrigin,
 } from "./failures.js";
 
 /** application_name of every session this command opens. */
@@ -34,7 +35,7 @@ export class AdminConnection {
   private constructor(
     readonly settings: ConnectionSettings,
     readonly dialect: Dialect,
-    private readonly shownDsn: string,
+    private readonly origin: DsnOrigin,
     defaultSession: SqlSession,
   ) {
     this.sessions.set("", defaultSession);
@@ -43,10 +44,11 @@ export class AdminConnection {
   /**
    * Connects, detects the dialect from version(), and rejects an insecure
    * CockroachDB cluster. Throws a ToolError with exit 2 on any failure.
+   * `source` names the flag or environment variable that held the DSN.
    */
-  static async open(dsn: string, settings: ConnectionSettings) {
+  static async open(dsn: string, settings: ConnectionSettings, source: string) {
     const admin = { ...settings, applicationName: APPLICATION_NAME };
-    const shownDsn = redactDsn(dsn);
+    const origin = { shownDsn: redactDsn(dsn), source };
     let session: SqlSession;
     try {
       session = await openSession(admin);
@@ -55,21 +57,21 @@ export class AdminConnection {
         classifyPostgresError(error) === "certificate"
           ? await readServerCertificateNames(admin.host, admin.port)
           : undefined;
-      throw adminConnectFailure(error, admin, shownDsn, names);
+      throw adminConnectFailure(error, admin, origin, names);
     }
     try {
       const [row] = await session.query<{ version: string }>(
         "SELECT version() AS version",
       );
       const dialect = detectDialect(String(row?.version));
-      const connection = new AdminConnection(admin, dialect, shownDsn, session);
+      const connection = new AdminConnection(admin, dialect, origin, session);
       if (dialect.name === "cockroachdb")
         await connection.rejectInsecureCluster();
       return connection;
     } catch (error) {
       await session.end();
       if (error instanceof ToolError) throw error;
-      throw adminConnectFailure(error, admin, shownDsn);
+      throw adminConnectFailure(error, admin, origin);
     }
   }
 
@@ -127,7 +129,7 @@ export class AdminConnection {
         database: database ?? undefined,
       });
     } catch (error) {
-      throw adminConnectFailure(error, this.settings, this.shownDsn);
+      throw adminConnectFailure(error, this.settings, this.origin);
     }
     this.sessions.set(key, session);
     return session;

@@ -21,8 +21,14 @@ import {
   type ConnectionSettings,
 } from "../../tools/lib/postgres.js";
 import { AdminConnection } from "./admin.js";
+import { checkAdminPrivileges } from "./admin-privileges.js";
 import { applyPlan, type StepHook } from "./apply.js";
 import { inspectServer } from "./inspect.js";
+import {
+  parseRegenerateAppSecrets,
+  resolveRotationUsers,
+  takeRotationRequest,
+} from "./options.js";
 import { buildPlan } from "./plan.js";
 import { storedPasswordFor } from "./plan-secrets.js";
 import { renderJson, renderText, type RunResult } from "./report.js";
@@ -35,33 +41,45 @@ import {
 import { resolveTargets, type Targets } from "./targets.js";
 import { verifyUsers } from "./verify.js";
 
-export const USAGE = `Usage: npm run bootstrap -- databases <environment> [options]
+export const USAGE = `Usage: npm run -s bootstrap -- databases <environment> [options]
 
 Creates one database and one user per Ory service (Hydra, Kratos, Keto), a
 read-only smoke-test user, and the Secrets that hold their DSNs and the Ory
 application secrets. Without --apply it prints the plan and changes nothing.
-Safe to rerun: a second run finds nothing to do.
+Safe to rerun: a second run finds nothing to do. Use npm's -s (--silent), as
+above, with --format json, because npm otherwise prints a banner on stdout.
 
 Options:
   --admin-dsn URL       admin connection, e.g. postgresql://root@HOST:26257/defaultdb?sslmode=verify-full&sslrootcert=ca.crt
-                        (default: the CRDB_ADMIN_DSN environment variable, which keeps it out of the process list)
+                        (default: the CRDB_ADMIN_DSN environment variable, which keeps it out of the process list);
+                        percent-encode reserved characters in the password: % as %25, @ as %40, : as %3A, / as %2F
   --apply               carry out the plan, then verify as each user
-  --rotate-passwords    give every user a new password and update its Secret
-  --secrets-file PATH   write the Secrets to PATH (YAML manifests, mode 0600) instead of the cluster
+  --rotate-passwords[=USERS]
+                        give new passwords to USERS, a comma-separated list of users or services (e.g. hydra,ory_smoke),
+                        or to every user when no list follows; a rerun finishes a rotation that stopped part-way
+  --regenerate-app-secrets KEYS
+                        generate missing Ory application secrets although the service's database or user exists;
+                        KEYS is a comma-separated list of SERVICE.KEY or SERVICE, e.g. hydra.secretsSystem or kratos
+  --secrets-file PATH   write the Secrets to PATH (YAML manifests, mode 0600) instead of the cluster;
+                        relative to the folder npm was run in
+  --repo DIR            repository to read environments/<environment>/environment.yaml from
+                        (default: the repository this command belongs to)
   --kubeconfig FILE     kubeconfig with a context named after the Ory cluster (default: KUBECONFIG, then ~/.kube/config)
   --ca-cert FILE        CockroachDB's CA certificate (PEM) for the CA Secret (default: the admin DSN's sslrootcert)
   --format text|json    result format on stdout (default: text)
   --log-level LEVEL     debug, info, warn, error or silent (default: LOG_LEVEL, else info)
   -h, --help            show this help
 
-Exit codes: 0 done or nothing to do; 1 a step or check failed, or an item is
-blocked; 2 usage, credentials, or the database or Kubernetes API cannot be reached.`;
+Exit codes: 0 done or nothing to do; 1 a step or check failed, an item is
+blocked, or a privilege breaks isolation; 2 usage, credentials, missing admin
+privileges, or the database or Kubernetes API cannot be reached.`;
 
 const OPTIONS = {
   "admin-dsn": { type: "string" },
   apply: { type: "boolean", default: false },
-  "rotate-passwords": { type: "boolean", default: false },
+  "regenerate-app-secrets": { type: "string", multiple: true },
   "secrets-file": { type: "string" },
+  repo: { type: "string" },
   kubeconfig: { type: "string" },
   "ca-cert": { type: "string" },
 } as const;
@@ -88,7 +106,10 @@ export async function main(
   overrides: Partial<DatabasesDependencies> = {},
 ): Promise<ExitCode> {
   const deps = { ...defaults, ...overrides };
-  const { values, positionals } = parseCommandLine(argv, OPTIONS, USAGE);
+  const { parsed, rotation } = takeRotationRequest(argv, (rest) =>
+    parseCommandLine(rest, OPTIONS, USAGE),
+  );
+  const { values, positionals } = parsed;
   if (values.help) {
     deps.writeOutput(USAGE + "\n");
     return EXIT_OK;
@@ -100,6 +121,8 @@ export async function main(
       `expected one environment name, got ${positionals.length}\n\n${USAGE}`,
     );
   }
+  const dsnSource =
+    values["admin-dsn"] !== undefined ? "--admin-dsn" : "CRDB_ADMIN_DSN";
   const dsn = values["admin-dsn"] ?? deps.environmentVariables.CRDB_ADMIN_DSN;
   if (!dsn) {
     throw new UsageError(
@@ -111,34 +134,36 @@ export async function main(
   const workingFolder = deps.environmentVariables.INIT_CWD ?? process.cwd();
   const resolve = (file: string | undefined) =>
     file === undefined ? undefined : path.resolve(workingFolder, file);
-  const parsed = parseDsn(dsn, "--admin-dsn");
+  const connection = parseDsn(dsn, dsnSource);
   const settings = {
-    ...parsed,
-    sslRootCert: resolve(parsed.sslRootCert),
-    sslCert: resolve(parsed.sslCert),
-    sslKey: resolve(parsed.sslKey),
+    ...connection,
+    sslRootCert: resolve(connection.sslRootCert),
+    sslCert: resolve(connection.sslCert),
+    sslKey: resolve(connection.sslKey),
   };
+  const regenerateAppSecrets = parseRegenerateAppSecrets(
+    values["regenerate-app-secrets"],
+  );
 
-  const environment = await loadEnvironment(deps.repoRoot, positionals[0]!);
+  const repoRoot = resolve(values.repo) ?? deps.repoRoot;
+  const environment = await loadEnvironment(repoRoot, positionals[0]!);
   const secretsFile = resolve(values["secrets-file"]);
   const targets = resolveTargets(environment, {
     secretsFile: secretsFile !== undefined,
   });
+  const rotatePasswords = resolveRotationUsers(rotation, targets);
   const caCertificate = await readCaCertificate(
     resolve(values["ca-cert"]),
     settings,
     targets,
   );
-  if (
-    secretsFile &&
-    !path.relative(deps.repoRoot, secretsFile).startsWith("..")
-  ) {
+  if (secretsFile && !path.relative(repoRoot, secretsFile).startsWith("..")) {
     logger.warn(
       `--secrets-file ${secretsFile} is inside the repository; keep it out of git, because it will contain passwords`,
     );
   }
   const store: SecretStore = secretsFile
-    ? await fileSecretStore(secretsFile)
+    ? await fileSecretStore(secretsFile, logger)
     : kubernetesSecretStore(
         createKubernetesClient({
           context: environment.clusters.ory,
@@ -147,11 +172,12 @@ export async function main(
       );
   const stored = await readStoredSecrets(store, targets);
 
-  const admin = await AdminConnection.open(dsn, settings);
+  const admin = await AdminConnection.open(dsn, settings, dsnSource);
   try {
     logger.info(
       `connected to ${admin.dialect.version.split(" on ")[0]} at ${describeEndpoint(settings)}`,
     );
+    await checkAdminPrivileges(admin, targets);
     const state = await inspectServer(
       admin,
       targets,
@@ -162,7 +188,8 @@ export async function main(
       targets,
       state,
       stored,
-      rotatePasswords: values["rotate-passwords"],
+      rotatePasswords,
+      regenerateAppSecrets,
       caCertificate,
     });
 
@@ -197,9 +224,11 @@ export async function main(
       format === "json" ? renderJson(result) : renderText(result),
     );
 
-    const blocked = plan.items.some((item) => item.status === "blocked");
+    const problem = plan.items.some(
+      (item) => item.status === "blocked" || item.status === "finding",
+    );
     const failed = checks.some((check) => !check.passed);
-    return blocked || failed ? EXIT_PROBLEM : EXIT_OK;
+    return problem || failed ? EXIT_PROBLEM : EXIT_OK;
   } finally {
     await admin.close();
   }

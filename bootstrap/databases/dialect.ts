@@ -30,12 +30,19 @@ export interface Dialect {
   name: DialectName;
   /** The server's version() text. */
   version: string;
+  /** Major version number, e.g. 24 for CockroachDB v24.1, 16 for PostgreSQL 16.2. */
+  majorVersion: number;
   /** Privileges that together make ALL on a database, as grants list them. */
   allDatabasePrivileges: readonly string[];
   /** Whether a new database lets public CREATE in its public schema. */
   publicCanCreateInNewDatabases: boolean;
   /** Whether the server checks CONNECT when a session opens. */
   checksConnect: boolean;
+  /**
+   * Whether databases have a TEMPORARY privilege, which PostgreSQL grants to
+   * public on every new database. CockroachDB has no such privilege.
+   */
+  hasTemporaryPrivilege: boolean;
   createDatabase(database: string): Statement;
   createUser(user: string, password: string): Statement;
   setPassword(user: string, password: string): Statement;
@@ -47,12 +54,21 @@ export interface Dialect {
   defaultTableGrants(database: string, owner: string): Query;
   /** Rows: table_name, readable (whether `reader` has SELECT on it). */
   tables(database: string, reader: string): Query;
+  /** Rows: table_name, grantee, privilege_type, for grantees in `users`. */
+  tableGrants(database: string, users: string[]): Query;
 }
 
 /** Lists the existing roles; the same catalog view exists on both servers. */
 export const LIST_ROLES = "SELECT rolname FROM pg_catalog.pg_roles";
 /** Lists the existing databases. */
 export const LIST_DATABASES = "SELECT datname FROM pg_catalog.pg_database";
+/**
+ * Lists role memberships (rows: role, member); CockroachDB implements
+ * pg_auth_members too.
+ */
+export const LIST_MEMBERSHIPS =
+  "SELECT r.rolname AS role, m.rolname AS member FROM pg_catalog.pg_auth_members AS a" +
+  " JOIN pg_catalog.pg_roles AS r ON r.oid = a.roleid JOIN pg_catalog.pg_roles AS m ON m.oid = a.member";
 
 /** Quotes an identifier, so reserved words and any case survive. */
 export function quoteIdentifier(name: string): string {
@@ -108,9 +124,11 @@ export function cockroachDialect(version: string): Dialect {
   return {
     name: "cockroachdb",
     version,
+    majorVersion: Number(/\bv(\d+)\./.exec(version)?.[1] ?? 0),
     allDatabasePrivileges: ["ALL"],
     publicCanCreateInNewDatabases: true,
     checksConnect: false,
+    hasTemporaryPrivilege: false,
     createDatabase: (database) =>
       plain(`CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(database)}`),
     createUser: (user, password) =>
@@ -144,6 +162,14 @@ export function cockroachDialect(version: string): Dialect {
       params: [reader],
       database,
     }),
+    tableGrants: (database, users) => ({
+      sql:
+        "SELECT table_name, grantee, privilege_type FROM information_schema.table_privileges" +
+        " WHERE table_catalog = current_database() AND table_schema = 'public'" +
+        " AND grantee = ANY($1::STRING[]) ORDER BY table_name, grantee, privilege_type",
+      params: [users],
+      database,
+    }),
   };
 }
 
@@ -159,10 +185,12 @@ export function postgresDialect(version: string, major: number): Dialect {
   return {
     name: "postgresql",
     version,
+    majorVersion: major,
     allDatabasePrivileges: ["CREATE", "TEMPORARY", "CONNECT"],
     // PostgreSQL 15 stopped granting CREATE on the public schema to PUBLIC.
     publicCanCreateInNewDatabases: major < 15,
     checksConnect: true,
+    hasTemporaryPrivilege: true,
     createDatabase: (database) =>
       plain(`CREATE DATABASE ${quoteIdentifier(database)}`),
     createUser: (user, password) =>
@@ -202,6 +230,16 @@ export function postgresDialect(version: string, major: number): Dialect {
       params: [reader],
       database,
     }),
+    tableGrants: (database, users) => ({
+      sql:
+        `SELECT c.relname AS table_name, ${GRANTEE} AS grantee, a.privilege_type FROM pg_catalog.pg_class AS c` +
+        " JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace," +
+        " aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) AS a" +
+        " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')" +
+        " AND pg_get_userbyid(a.grantee) = ANY($1::text[]) ORDER BY 1, 2, 3",
+      params: [users],
+      database,
+    }),
   };
 }
 
@@ -228,6 +266,12 @@ export function grantOnPublicSchema(
 export function revokeConnectFromPublic(database: string): Statement {
   return plain(
     `REVOKE CONNECT ON DATABASE ${quoteIdentifier(database)} FROM public`,
+  );
+}
+
+export function revokeTemporaryFromPublic(database: string): Statement {
+  return plain(
+    `REVOKE TEMPORARY ON DATABASE ${quoteIdentifier(database)} FROM public`,
   );
 }
 

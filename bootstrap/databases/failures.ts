@@ -7,6 +7,7 @@ import {
   classifyPostgresError,
   describeCertificateError,
   describeEndpoint,
+  isMissingPasswordError,
   type ConnectionSettings,
 } from "../../tools/lib/postgres.js";
 import type { Statement } from "./dialect.js";
@@ -29,16 +30,25 @@ function errorText(error: unknown, secrets: readonly string[]): string {
   return scrub(String((error as Error)?.message ?? error), secrets);
 }
 
+/** Origin of a connection's settings, for messages. */
+export interface DsnOrigin {
+  /** The DSN without its password. */
+  shownDsn: string;
+  /** The flag or environment variable that held it, e.g. "--admin-dsn". */
+  source: string;
+}
+
 /**
  * Explains why the admin connection could not be opened. Every cause is
- * exit 2: the job cannot start. `shownDsn` is the DSN without its password.
+ * exit 2: the job cannot start.
  */
 export function adminConnectFailure(
   error: unknown,
   settings: ConnectionSettings,
-  shownDsn: string,
+  origin: DsnOrigin,
   certificateNames?: string[],
 ): ToolError {
+  const { shownDsn, source } = origin;
   const endpoint = describeEndpoint(settings);
   const text = errorText(error, [settings.password ?? ""]);
   const options = { cause: error };
@@ -52,8 +62,24 @@ export function adminConnectFailure(
         options,
       );
     case "authentication":
+      if (isMissingPasswordError(error) || !settings.password) {
+        return new ToolError(
+          `the server at ${endpoint} asks user "${settings.user}" for a password, but ${source} contains none. ` +
+            "Put the password in the URL as postgresql://USER:PASSWORD@HOST:PORT/DATABASE (percent-encoded), " +
+            `or log in with a client certificate through sslcert and sslkey (DSN: ${shownDsn})`,
+          EXIT_CANNOT_START,
+          options,
+        );
+      }
       return new ToolError(
-        `authentication failed for user "${settings.user}" at ${endpoint}: ${text}. Check the user and password in --admin-dsn or CRDB_ADMIN_DSN (DSN: ${shownDsn})`,
+        `authentication failed for user "${settings.user}" at ${endpoint}: ${text}. Check the user and password in ${source} (DSN: ${shownDsn})`,
+        EXIT_CANNOT_START,
+        options,
+      );
+    case "privilege":
+      return new ToolError(
+        `the admin user "${settings.user}" lacks the CONNECT privilege on database ${settings.database ?? "(default)"} at ${endpoint}: ${text}. ` +
+          "Grant it CONNECT on that database, or use an admin that is a superuser (PostgreSQL) or a member of the admin role (CockroachDB)",
         EXIT_CANNOT_START,
         options,
       );

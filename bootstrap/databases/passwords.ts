@@ -1,6 +1,7 @@
 import { generateSecret, PASSWORD_LENGTH } from "./credentials.js";
 import type { Dialect, Statement } from "./dialect.js";
 import type { ItemStatus } from "./plan.js";
+import type { Rotation } from "./rotation.js";
 
 /** Outcome for one user's password, with the reason. */
 export interface PasswordDecision {
@@ -22,22 +23,41 @@ export interface PasswordFacts {
   storedPassword: string | undefined;
   /** Whether the stored password logs in; undefined when not tried. */
   login: "accepted" | "rejected" | undefined;
-  rotate: boolean;
+  /** The rotation this user's password belongs to in this run, if any. */
+  rotation: Rotation | undefined;
 }
 
 /**
  * Decides a user's password, with the Secret as the source of truth. A
- * missing user is created with the stored password when there is one. A
- * stored password that no longer logs in is set on the user, which finishes
- * a rotation that stopped after the Secret was written. A user that exists
- * without a stored password is blocked unless rotation was requested,
- * because its current password cannot be recovered.
+ * user in a rotation gets a new password, whatever is stored, because the
+ * stored one may have leaked. Otherwise a missing user is created with the
+ * stored password when there is one, and a stored password that no longer
+ * logs in is set on the user, which finishes a rotation that stopped after
+ * the Secret was written. A user that exists without a stored password is
+ * blocked, because its current password cannot be recovered.
  */
 export function decidePassword(
   dialect: Dialect,
   facts: PasswordFacts,
 ): PasswordDecision {
-  const { user, secretLabel, storedPassword } = facts;
+  const { user, secretLabel, storedPassword, rotation } = facts;
+  if (rotation) {
+    const password = generateSecret(PASSWORD_LENGTH);
+    const reason = rotation.resumed
+      ? `new password: finishes the rotation started ${rotation.id}, which stopped before it wrote Secret ${secretLabel}`
+      : "new password (--rotate-passwords)";
+    return {
+      status: facts.userExists ? "change" : "create",
+      password,
+      statements: [
+        facts.userExists
+          ? dialect.setPassword(user, password)
+          : dialect.createUser(user, password),
+      ],
+      reason,
+      invalidatesRunningPods: facts.userExists,
+    };
+  }
   if (!facts.userExists) {
     const password = storedPassword ?? generateSecret(PASSWORD_LENGTH);
     return {
@@ -51,18 +71,15 @@ export function decidePassword(
     };
   }
   if (storedPassword === undefined) {
-    if (!facts.rotate) {
-      return {
-        status: "blocked",
-        password: null,
-        statements: [],
-        reason:
-          `the user exists, but Secret ${secretLabel} has no password for it and the current one cannot be read back. ` +
-          "Rerun with --rotate-passwords to set and store a new one, then restart the pods that use the old one",
-        invalidatesRunningPods: false,
-      };
-    }
-    return rotated(dialect, user, "new password (--rotate-passwords)");
+    return {
+      status: "blocked",
+      password: null,
+      statements: [],
+      reason:
+        `the user exists, but Secret ${secretLabel} has no password for it and the current one cannot be read back. ` +
+        `Rerun with --apply --rotate-passwords ${user} to set and store a new one for this user only, then restart the pods that use the old one`,
+      invalidatesRunningPods: false,
+    };
   }
   if (facts.login === "rejected") {
     return {
@@ -75,29 +92,11 @@ export function decidePassword(
       invalidatesRunningPods: true,
     };
   }
-  if (facts.rotate) {
-    return rotated(dialect, user, "new password (--rotate-passwords)");
-  }
   return {
     status: "exists",
     password: storedPassword,
     statements: [],
     reason: `password matches Secret ${secretLabel}`,
     invalidatesRunningPods: false,
-  };
-}
-
-function rotated(
-  dialect: Dialect,
-  user: string,
-  reason: string,
-): PasswordDecision {
-  const password = generateSecret(PASSWORD_LENGTH);
-  return {
-    status: "change",
-    password,
-    statements: [dialect.setPassword(user, password)],
-    reason,
-    invalidatesRunningPods: true,
   };
 }

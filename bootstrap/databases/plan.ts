@@ -5,20 +5,25 @@ import {
   grantOnPublicSchema,
   grantSelectOnAllTables,
   grantSelectOnFutureTables,
-  revokeConnectFromPublic,
-  revokeCreateOnPublicSchema,
   type Dialect,
   type Statement,
 } from "./dialect.js";
-import type { DatabaseState, Grant, ServerState } from "./inspect.js";
+import type { ServerState } from "./inspect.js";
+import {
+  findCrossServicePrivileges,
+  holds,
+  planPublicPrivileges,
+} from "./isolation.js";
 import { decidePassword, type PasswordDecision } from "./passwords.js";
 import {
+  decideApplicationSecrets,
   planCaSecret,
   planServiceSecret,
   planSmokeSecret,
   storedPasswordFor,
   storedSecret,
 } from "./plan-secrets.js";
+import { planRotations, type Rotation } from "./rotation.js";
 import {
   CREATED_DATABASE_ANNOTATION,
   type StoredSecret,
@@ -28,9 +33,13 @@ import type { ServiceTarget, Targets } from "./targets.js";
 /**
  * exists: nothing to do. create, change: a statement or Secret write will
  * make it so. blocked: needs the operator, and the reason explains how.
- * left: not this command's to change, and the reason gives the fix by hand.
+ * finding: a privilege that breaks isolation, which this command did not
+ * grant and so does not revoke. The reason gives the statement to run.
+ * left: harmless, and not this command's to change. The reason gives the
+ * fix by hand.
  */
-export type ItemStatus = "exists" | "create" | "change" | "blocked" | "left";
+export type ItemStatus =
+  "exists" | "create" | "change" | "blocked" | "finding" | "left";
 
 /** One fact the run ensures, such as a database, a grant or a Secret. */
 export interface PlanItem {
@@ -42,13 +51,15 @@ export interface PlanItem {
   statements: Statement[];
   /** Secret to write; every Secret is written before any statement runs. */
   secret?: StoredSecret;
+  /** Users that must exist, or be created in this run, for its statements. */
+  requires?: string[];
 }
 
 export interface Plan {
   items: PlanItem[];
   /** Each user's password after the run, for verification. */
   passwords: Map<string, string>;
-  /** Services whose running pods hold a password that stops working. */
+  /** Services whose running pods hold a password or secret that stops working. */
   restarts: OryService[];
   warnings: string[];
 }
@@ -59,9 +70,14 @@ export interface PlanInput {
   state: ServerState;
   /** Existing Secrets keyed by "namespace/name"; missing ones are null. */
   stored: Map<string, StoredSecret | null>;
-  rotatePasswords: boolean;
+  /** Users whose passwords --rotate-passwords replaces; empty for none. */
+  rotatePasswords: readonly string[];
+  /** "service.key" names of application secrets that may be regenerated. */
+  regenerateAppSecrets: ReadonlySet<string>;
   /** PEM text of CockroachDB's CA, when one was given. */
   caCertificate: string | undefined;
+  /** Start time of a new rotation; defaults to now. */
+  now?: Date;
 }
 
 /** Compares what the environment needs with what exists. Pure: no I/O. */
@@ -72,16 +88,40 @@ export function buildPlan(input: PlanInput): Plan {
     restarts: [],
     warnings: [...input.targets.warnings],
   };
+  const rotations = planRotations(
+    input.rotatePasswords,
+    input.now ?? new Date(),
+    secretAnnotations(input),
+    plan.warnings,
+  );
   for (const service of input.targets.services) {
-    planService(input, service, plan);
+    planService(input, service, rotations.get(service.user), plan);
   }
-  planSmokeUser(input, plan);
+  planSmokeUser(input, rotations.get(input.targets.smoke.user), plan);
   const ca = planCaSecret(input);
   if (ca) plan.items.push(ca);
+  blockWhereUsersAreMissing(input, plan);
   return plan;
 }
 
-function planService(input: PlanInput, service: ServiceTarget, plan: Plan) {
+/** Maps each user to its Secret's annotations, or undefined without one. */
+function secretAnnotations(
+  input: PlanInput,
+): Map<string, Record<string, string> | undefined> {
+  const { services, smoke } = input.targets;
+  const annotations = new Map<string, Record<string, string> | undefined>();
+  for (const { user, secret } of [...services, smoke]) {
+    annotations.set(user, storedSecret(input, secret)?.annotations);
+  }
+  return annotations;
+}
+
+function planService(
+  input: PlanInput,
+  service: ServiceTarget,
+  rotation: Rotation | undefined,
+  plan: Plan,
+) {
   const { dialect } = input;
   const { database, user } = service;
   const stored = storedSecret(input, service.secret);
@@ -96,22 +136,49 @@ function planService(input: PlanInput, service: ServiceTarget, plan: Plan) {
   });
   const createdHere =
     !state || stored?.annotations[CREATED_DATABASE_ANNOTATION] === database;
-  for (const item of planIsolation(dialect, database, state, createdHere)) {
+  for (const item of planPublicPrivileges(
+    dialect,
+    database,
+    state,
+    createdHere,
+  )) {
     add(item);
   }
 
-  const storedPassword = storedPasswordFor(stored, user);
+  const applicationSecrets = decideApplicationSecrets(
+    input,
+    service,
+    stored,
+    plan.warnings,
+  );
   const decision = decidePassword(dialect, {
     user,
     secretLabel: `${service.secret.namespace}/${service.secret.name}`,
     userExists: input.state.roles.has(user),
-    storedPassword,
+    storedPassword: storedPasswordFor(stored, user),
     login: input.state.logins.get(user),
-    rotate: input.rotatePasswords,
+    rotation,
   });
+  // A new password reaches the Secret before the user gets it, so a
+  // blocked Secret blocks every password change too.
+  const changesPassword =
+    decision.status === "create" || decision.status === "change";
+  if (applicationSecrets.blockedReason && changesPassword) {
+    decision.status = "blocked";
+    decision.statements = [];
+    decision.reason = `waits for Secret ${service.secret.namespace}/${service.secret.name}, which is blocked`;
+    decision.invalidatesRunningPods = false;
+  }
   add(userItem(user, decision));
-  if (decision.password) plan.passwords.set(user, decision.password);
-  if (decision.invalidatesRunningPods) plan.restarts.push(service.service);
+  if (decision.status !== "blocked" && decision.password) {
+    plan.passwords.set(user, decision.password);
+  }
+  const regenerates =
+    !applicationSecrets.blockedReason &&
+    applicationSecrets.regenerated.length > 0;
+  if (decision.invalidatesRunningPods || regenerates) {
+    plan.restarts.push(service.service);
+  }
 
   const grants = state?.grants ?? [];
   const hasAll =
@@ -122,6 +189,7 @@ function planService(input: PlanInput, service: ServiceTarget, plan: Plan) {
       `${user} has ALL on database ${database}`,
       hasAll,
       grantAllOnDatabase(database, user),
+      [user],
     ),
   );
   const schemaGrants = state?.schemaGrants ?? [];
@@ -133,8 +201,10 @@ function planService(input: PlanInput, service: ServiceTarget, plan: Plan) {
       `${user} has USAGE, CREATE on schema ${database}.public`,
       hasSchema,
       grantOnPublicSchema(database, user, ["USAGE", "CREATE"]),
+      [user],
     ),
   );
+  for (const item of findCrossServicePrivileges(input, service)) add(item);
 
   add(
     planServiceSecret(
@@ -142,64 +212,18 @@ function planService(input: PlanInput, service: ServiceTarget, plan: Plan) {
       service,
       stored,
       decision,
+      applicationSecrets,
       createdHere,
-      plan.warnings,
+      rotation,
     ),
   );
 }
 
-/**
- * Neither server isolates databases by default: CockroachDB gives public
- * CREATE on each new database's public schema and does not check CONNECT,
- * and PostgreSQL gives public CONNECT on every database. Revokes apply only
- * to databases this command created; on others the grant is reported.
- */
-function planIsolation(
-  dialect: Dialect,
-  database: string,
-  state: DatabaseState | undefined,
-  createdHere: boolean,
-): Omit<PlanItem, "group">[] {
-  const publicConnects = state
-    ? holds(state.grants, "public", "CONNECT")
-    : true;
-  const publicCreates = state
-    ? holds(state.schemaGrants, "public", "CREATE")
-    : dialect.publicCanCreateInNewDatabases;
-  return [
-    revokeItem(
-      `public has no CONNECT on database ${database}`,
-      publicConnects,
-      createdHere,
-      revokeConnectFromPublic(database),
-    ),
-    revokeItem(
-      `public has no CREATE on schema ${database}.public`,
-      publicCreates,
-      createdHere,
-      revokeCreateOnPublicSchema(database),
-    ),
-  ];
-}
-
-function revokeItem(
-  subject: string,
-  granted: boolean,
-  createdHere: boolean,
-  statement: Statement,
-): Omit<PlanItem, "group"> {
-  if (!granted) return { subject, status: "exists", statements: [] };
-  if (createdHere)
-    return { subject, status: "change", statements: [statement] };
-  return {
-    subject,
-    status: "left",
-    reason: `this command did not create the database, so it does not revoke; run "${statement.sql}" by hand if nothing else needs it`,
-    statements: [],
-  };
-}
-
-function planSmokeUser(input: PlanInput, plan: Plan) {
+function planSmokeUser(
+  input: PlanInput,
+  rotation: Rotation | undefined,
+  plan: Plan,
+) {
   const { dialect, targets } = input;
   const smoke = targets.smoke;
   const group = smoke.user;
@@ -210,7 +234,7 @@ function planSmokeUser(input: PlanInput, plan: Plan) {
     userExists: input.state.roles.has(smoke.user),
     storedPassword: storedPasswordFor(stored, smoke.user),
     login: input.state.logins.get(smoke.user),
-    rotate: input.rotatePasswords,
+    rotation,
   });
   plan.items.push({ group, ...userItem(smoke.user, decision) });
   if (decision.password) plan.passwords.set(smoke.user, decision.password);
@@ -227,6 +251,7 @@ function planSmokeUser(input: PlanInput, plan: Plan) {
         holds(grants, smoke.user, "CONNECT") ||
           holds(grants, smoke.user, "ALL"),
         grantConnect(database, smoke.user),
+        [smoke.user],
       ),
     );
     const schemaGrants = state?.schemaGrants ?? [];
@@ -236,6 +261,7 @@ function planSmokeUser(input: PlanInput, plan: Plan) {
         holds(schemaGrants, smoke.user, "USAGE") ||
           holds(schemaGrants, smoke.user, "ALL"),
         grantOnPublicSchema(database, smoke.user, ["USAGE"]),
+        [smoke.user],
       ),
     );
     const unreadable = (state?.tables ?? []).filter((table) => !table.readable);
@@ -244,6 +270,7 @@ function planSmokeUser(input: PlanInput, plan: Plan) {
         `${smoke.user} has SELECT on tables in ${database}.public`,
         unreadable.length === 0,
         grantSelectOnAllTables(database, smoke.user),
+        [smoke.user],
       ),
       reason:
         unreadable.length > 0
@@ -255,11 +282,36 @@ function planSmokeUser(input: PlanInput, plan: Plan) {
         `${smoke.user} has SELECT on tables that ${service.user} creates later in ${database}`,
         holds(state?.defaultTableGrants ?? [], smoke.user, "SELECT"),
         grantSelectOnFutureTables(database, service.user, smoke.user),
+        [service.user, smoke.user],
       ),
     );
   }
 
-  plan.items.push({ group, ...planSmokeSecret(input, stored, decision) });
+  plan.items.push({
+    group,
+    ...planSmokeSecret(input, stored, decision, rotation),
+  });
+}
+
+/**
+ * Blocks each statement that names a user who neither exists nor is
+ * created in this run, which happens when that user's item is blocked.
+ */
+function blockWhereUsersAreMissing(input: PlanInput, plan: Plan): void {
+  const present = new Set(input.state.roles);
+  for (const item of plan.items) {
+    if (item.subject.startsWith("user ") && item.status === "create") {
+      present.add(item.subject.slice("user ".length));
+    }
+  }
+  for (const item of plan.items) {
+    if (item.status !== "create" && item.status !== "change") continue;
+    const missing = (item.requires ?? []).filter((user) => !present.has(user));
+    if (missing.length === 0) continue;
+    item.status = "blocked";
+    item.statements = [];
+    item.reason = `waits for user ${missing.join(", ")}, which is blocked`;
+  }
 }
 
 // Copies only what a plan item shows, never the password itself.
@@ -279,14 +331,9 @@ function grantItem(
   subject: string,
   held: boolean,
   statement: Statement,
+  requires: string[],
 ): Omit<PlanItem, "group"> {
   return held
     ? { subject, status: "exists", statements: [] }
-    : { subject, status: "create", statements: [statement] };
-}
-
-function holds(grants: Grant[], grantee: string, privilege: string): boolean {
-  return grants.some(
-    (grant) => grant.grantee === grantee && grant.privilege === privilege,
-  );
+    : { subject, status: "create", statements: [statement], requires };
 }

@@ -19,6 +19,7 @@ const PLANNED: Record<ItemStatus, string> = {
   create: "will create",
   change: "will change",
   blocked: "blocked",
+  finding: "FINDING",
   left: "left as is",
 };
 const APPLIED: Record<ItemStatus, string> = {
@@ -26,11 +27,19 @@ const APPLIED: Record<ItemStatus, string> = {
   create: "created",
   change: "changed",
   blocked: "blocked",
+  finding: "FINDING",
   left: "left as is",
 };
 
 export function countStatuses(items: PlanItem[]): Record<ItemStatus, number> {
-  const counts = { exists: 0, create: 0, change: 0, blocked: 0, left: 0 };
+  const counts = {
+    exists: 0,
+    create: 0,
+    change: 0,
+    blocked: 0,
+    finding: 0,
+    left: 0,
+  };
   for (const item of items) counts[item.status]++;
   return counts;
 }
@@ -98,23 +107,41 @@ export function renderText(result: RunResult): string {
   return lines.join("\n") + "\n";
 }
 
+/**
+ * Builds the last line. Problems come first, because they decide the exit
+ * code: blocked items, isolation findings and failed checks.
+ */
 function summaryLine(result: RunResult): string {
   const counts = countStatuses(result.items);
   const failed = result.checks.filter((check) => !check.passed).length;
-  const blocked = counts.blocked > 0 ? `, ${counts.blocked} blocked` : "";
+  const problems = [
+    counted(counts.blocked, "item", "items", "blocked"),
+    counted(counts.finding, "isolation finding", "isolation findings"),
+    counted(failed, "check", "checks", "FAILED"),
+  ].filter((text) => text !== "");
+  const head = problems.length > 0 ? `${problems.join(", ")}; see above. ` : "";
   const left = counts.left > 0 ? `, ${counts.left} left as is` : "";
   if (!result.applied) {
     if (counts.create + counts.change === 0) {
-      return `Nothing to do: ${counts.exists} items exist${blocked}${left}.`;
+      const nothing =
+        problems.length > 0 ? "Nothing else to do" : "Nothing to do";
+      return `${head}${nothing}: ${counts.exists} items exist${left}.`;
     }
     return (
-      `Plan: ${counts.create} to create, ${counts.change} to change, ${counts.exists} unchanged${blocked}${left}. ` +
+      `${head}Plan: ${counts.create} to create, ${counts.change} to change, ${counts.exists} unchanged${left}. ` +
       "Nothing was changed; rerun with --apply to carry it out."
     );
   }
-  const verdict =
-    failed > 0
-      ? `${failed} check(s) FAILED`
-      : `${result.checks.length} checks passed`;
-  return `Applied: ${counts.create} created, ${counts.change} changed, ${counts.exists} unchanged${blocked}${left}; ${verdict}.`;
+  const passed = result.checks.length - failed;
+  return `${head}Applied: ${counts.create} created, ${counts.change} changed, ${counts.exists} unchanged${left}; ${passed} checks passed.`;
+}
+
+function counted(
+  count: number,
+  one: string,
+  many: string,
+  suffix = "",
+): string {
+  if (count === 0) return "";
+  return `${count} ${count === 1 ? one : many}${suffix ? ` ${suffix}` : ""}`;
 }

@@ -30,7 +30,9 @@ export async function verifyUsers(
   plan: Plan,
   state: ServerState,
 ): Promise<Check[]> {
-  const checks: Check[] = [];
+  // Each check opens its own sessions, so the checks run concurrently, and
+  // the result keeps their order.
+  const checks: Promise<Check>[] = [];
   const probeTable = `bootstrap_verify_${randomBytes(4).toString("hex")}`;
   const firstTable = (database: string) =>
     state.databases.get(database)?.tables[0]?.name;
@@ -42,7 +44,7 @@ export async function verifyUsers(
       openSession(admin.settingsFor(service.user, password, database));
 
     checks.push(
-      await check(
+      check(
         `${service.user} can create and drop a table in ${service.database}`,
         password,
         async () => {
@@ -63,7 +65,7 @@ export async function verifyUsers(
       if (other === service) continue;
       const subject = `${service.user} cannot read or create objects in ${other.database}`;
       checks.push(
-        await check(subject, password, async () => {
+        check(subject, password, async () => {
           let session: SqlSession;
           try {
             session = await connect(other.database);
@@ -100,7 +102,7 @@ export async function verifyUsers(
     for (const service of targets.services) {
       const subject = `${targets.smoke.user} can read but not create in ${service.database}`;
       checks.push(
-        await check(subject, smokePassword, async () => {
+        check(subject, smokePassword, async () => {
           const session = await openSession(
             admin.settingsFor(
               targets.smoke.user,
@@ -125,7 +127,7 @@ export async function verifyUsers(
       );
     }
   }
-  return checks;
+  return Promise.all(checks);
 }
 
 async function check(

@@ -1,7 +1,7 @@
 import { readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import pg from "pg";
-import { parseAllDocuments } from "yaml";
+import { parseAllDocuments, stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   startKubernetesApiStandIn,
@@ -243,7 +243,10 @@ describe("bootstrap databases on PostgreSQL", () => {
     const plan = await runBootstrap(args, { repoRoot: repo });
     expect(plan.exitCode).toBe(1);
     expect(plan.output).toContain(`blocked     user ${names.hydra.user}`);
-    expect(plan.output).toContain("--rotate-passwords");
+    expect(plan.output).toContain(`--rotate-passwords ${names.hydra.user} `);
+    expect(plan.output).toContain(
+      "--regenerate-app-secrets hydra.secretsSystem,hydra.secretsCookie",
+    );
 
     const blocked = await runBootstrap([...args, "--apply"], {
       repoRoot: repo,
@@ -260,7 +263,13 @@ describe("bootstrap databases on PostgreSQL", () => {
     ).toBe("ok");
 
     const rotated = await runBootstrap(
-      [...args, "--apply", "--rotate-passwords"],
+      [
+        ...args,
+        "--apply",
+        "--rotate-passwords",
+        "--regenerate-app-secrets",
+        "hydra,kratos",
+      ],
       { repoRoot: repo },
     );
     expect(rotated.exitCode).toBe(0);
@@ -290,10 +299,18 @@ describe("bootstrap databases on PostgreSQL", () => {
   test("database made by hand keeps public's CONNECT", async () => {
     const { names, args } = await prepare("leftasis");
     await server.sql(`CREATE DATABASE ${names.hydra.database}`);
+    const flags = ["--regenerate-app-secrets", "hydra"];
 
-    const result = await runBootstrap([...args, "--apply"], { repoRoot: repo });
+    const plan = await runBootstrap([...args, ...flags], { repoRoot: repo });
+    expect(plan.exitCode).toBe(1);
+    expect(plan.output).toContain(
+      `FINDING     public has no CONNECT on database ${names.hydra.database} (this command did not create the database`,
+    );
+    const result = await runBootstrap([...args, ...flags, "--apply"], {
+      repoRoot: repo,
+    });
     expect(result.output).toContain(
-      `left as is  public has no CONNECT on database ${names.hydra.database} (this command did not create the database`,
+      `FINDING     public has no CONNECT on database ${names.hydra.database} (this command did not create the database`,
     );
     expect(result.output).toContain(
       `FAILED      ${names.kratos.user} cannot read or create objects in ${names.hydra.database}`,
@@ -401,6 +418,14 @@ describe("bootstrap databases on PostgreSQL", () => {
         smoke,
         hydraDb,
         "CREATE TABLE nope (id int)",
+      ),
+    ).toBe("42501");
+    expect(
+      await runAs(
+        names.smokeUser,
+        smoke,
+        hydraDb,
+        "CREATE TEMPORARY TABLE scratch (id int)",
       ),
     ).toBe("42501");
 
@@ -663,5 +688,294 @@ describe("where the Secrets go", () => {
       `changed     Secret ory/${names.hydra.secret} (keys dsn, secretsCookie)`,
     );
     expect(secretOf(names.hydra.secret).secretsSystem).toBe(kept);
+  });
+});
+
+interface SecretDocument {
+  metadata: { name: string; namespace?: string };
+  stringData: Record<string, string>;
+}
+
+async function readSecretsFile(file: string): Promise<SecretDocument[]> {
+  return parseAllDocuments(await readFile(file, "utf8")).map(
+    (document) => document.toJS() as SecretDocument,
+  );
+}
+
+/** Rewrites a secrets file after `edit` changed its documents. */
+async function editSecretsFile(
+  file: string,
+  edit: (documents: SecretDocument[]) => void,
+): Promise<void> {
+  const documents = await readSecretsFile(file);
+  edit(documents);
+  await writeFile(
+    file,
+    documents.map((document) => stringify(document)).join("---\n"),
+  );
+}
+
+function documentOf(documents: SecretDocument[], name: string) {
+  const found = documents.find((document) => document.metadata.name === name);
+  if (!found) throw new Error(`no document for Secret ${name}`);
+  return found;
+}
+
+describe("Secrets in use", () => {
+  test("missing app secret of a used database is blocked", async () => {
+    const { names, args } = await prepare("appkey");
+    const file = path.join(repo, "appkey-secrets.yaml");
+    const withFile = [...args, "--secrets-file", file];
+    expect(
+      (await runBootstrap([...withFile, "--apply"], { repoRoot: repo }))
+        .exitCode,
+    ).toBe(0);
+    const hydra = documentOf(await readSecretsFile(file), names.hydra.secret);
+    expect(
+      await runAs(
+        names.hydra.user,
+        passwordIn(hydra.stringData.dsn),
+        names.hydra.database,
+        "CREATE TABLE clients (id int)",
+      ),
+    ).toBe("ok");
+    await editSecretsFile(file, (documents) => {
+      delete documentOf(documents, names.hydra.secret).stringData.secretsSystem;
+    });
+
+    const plan = await runBootstrap(withFile, { repoRoot: repo });
+    expect(plan.exitCode).toBe(1);
+    expect(plan.output).toContain(
+      `blocked     Secret ory/${names.hydra.secret} (Secret ory/${names.hydra.secret} lacks secretsSystem, but database ${names.hydra.database} already exists`,
+    );
+    expect(plan.output).toContain(
+      "makes the data encrypted with the old one unreadable",
+    );
+    expect(plan.output).toContain("backup");
+    expect(plan.output).toContain(
+      "--regenerate-app-secrets hydra.secretsSystem",
+    );
+    const blocked = await runBootstrap([...withFile, "--apply"], {
+      repoRoot: repo,
+    });
+    expect(blocked.exitCode).toBe(1);
+    const unchanged = documentOf(
+      await readSecretsFile(file),
+      names.hydra.secret,
+    );
+    expect(unchanged.stringData.secretsSystem).toBeUndefined();
+    expect(unchanged.stringData.secretsCookie).toBe(
+      hydra.stringData.secretsCookie,
+    );
+
+    const regenerated = await runBootstrap(
+      [
+        ...withFile,
+        "--apply",
+        "--regenerate-app-secrets",
+        "hydra.secretsSystem",
+      ],
+      { repoRoot: repo },
+    );
+    expect(regenerated.exitCode).toBe(0);
+    const after = documentOf(await readSecretsFile(file), names.hydra.secret);
+    expect(after.stringData.secretsSystem).toHaveLength(32);
+    expect(after.stringData.secretsSystem).not.toBe(
+      hydra.stringData.secretsSystem,
+    );
+    expect(after.stringData.dsn).toBe(hydra.stringData.dsn);
+    expect(regenerated.output).toContain("rollout restart deployment/hydra");
+  });
+
+  test("one blocked user rotates alone", async () => {
+    const { names, args } = await prepare("narrow");
+    const file = path.join(repo, "narrow-secrets.yaml");
+    const withFile = [...args, "--secrets-file", file];
+    expect(
+      (await runBootstrap([...withFile, "--apply"], { repoRoot: repo }))
+        .exitCode,
+    ).toBe(0);
+    const before = await readSecretsFile(file);
+    await editSecretsFile(file, (documents) => {
+      delete documentOf(documents, names.hydra.secret).stringData.dsn;
+    });
+
+    const plan = await runBootstrap(withFile, { repoRoot: repo });
+    expect(plan.exitCode).toBe(1);
+    const summary = plan.output.trim().split("\n").at(-1);
+    expect(summary).toMatch(/^2 items blocked; see above\. Nothing else to do/);
+    expect(plan.output).toContain(
+      `--apply --rotate-passwords ${names.hydra.user} `,
+    );
+
+    const rotated = await runBootstrap(
+      [...withFile, "--apply", "--rotate-passwords", names.hydra.user],
+      { repoRoot: repo },
+    );
+    expect(rotated.exitCode).toBe(0);
+    const after = await readSecretsFile(file);
+    for (const name of [
+      names.kratos.secret,
+      names.keto.secret,
+      names.smokeSecret,
+    ]) {
+      expect(documentOf(after, name).stringData.dsn).toBe(
+        documentOf(before, name).stringData.dsn,
+      );
+    }
+    const hydra = documentOf(after, names.hydra.secret).stringData;
+    expect(
+      await tryLogin(
+        server.port,
+        names.hydra.user,
+        passwordIn(hydra.dsn),
+        names.hydra.database,
+      ),
+    ).toBe("ok");
+    expect(rotated.output).toContain("rollout restart deployment/hydra");
+    expect(rotated.output).not.toContain("rollout restart deployment/kratos");
+    expect((await runBootstrap(withFile, { repoRoot: repo })).output).toContain(
+      "Nothing to do",
+    );
+  });
+
+  test("cross-service grant is a finding", async () => {
+    const { names, args } = await prepare("cross");
+    expect(
+      (await runBootstrap([...args, "--apply"], { repoRoot: repo })).exitCode,
+    ).toBe(0);
+    await server.sql(
+      `GRANT CONNECT ON DATABASE ${names.kratos.database} TO ${names.hydra.user}`,
+    );
+    const revoke = `REVOKE CONNECT ON DATABASE "${names.kratos.database}" FROM "${names.hydra.user}"`;
+
+    const plan = await runBootstrap(args, { repoRoot: repo });
+    expect(plan.exitCode).toBe(1);
+    expect(plan.output).toContain(
+      `FINDING     ${names.hydra.user} has no CONNECT on database ${names.kratos.database}`,
+    );
+    expect(plan.output).toContain(revoke);
+    expect(plan.output).toContain("1 isolation finding; see above.");
+
+    const applied = await runBootstrap([...args, "--apply"], {
+      repoRoot: repo,
+    });
+    expect(applied.exitCode).toBe(1);
+    expect(applied.output).toContain(revoke);
+    const { rows } = await server.sql(
+      `SELECT has_database_privilege('${names.hydra.user}', '${names.kratos.database}', 'CONNECT') AS connect`,
+    );
+    expect(rows[0].connect).toBe(true);
+  });
+});
+
+describe("admin privileges", () => {
+  test("admin without privileges stops before writing", async () => {
+    const { args } = await prepare("weak");
+    await server.sql("CREATE ROLE weak_admin LOGIN PASSWORD 'weak-admin-pw'");
+    const dsn = `postgresql://weak_admin:weak-admin-pw@127.0.0.1:${server.port}/postgres`;
+    for (const flags of [[], ["--apply"]]) {
+      const result = await runBootstrap(
+        [...args.slice(0, 2), dsn, ...args.slice(3), ...flags],
+        { repoRoot: repo },
+      );
+      expect(result.exitCode).toBe(2);
+      const text = result.logs.join("\n");
+      expect(text).toContain('the admin user "weak_admin" lacks privileges');
+      expect(text).toContain("CREATEDB");
+      expect(text).toContain("CREATEROLE");
+    }
+    expect(patchesFor("weak")).toHaveLength(0);
+  });
+
+  test("CREATEDB and CREATEROLE admin applies", async () => {
+    const { args } = await prepare("ddl");
+    await server.sql(
+      "CREATE ROLE ddl_admin LOGIN CREATEDB CREATEROLE PASSWORD 'ddl-admin-pw'",
+    );
+    const dsn = `postgresql://ddl_admin:ddl-admin-pw@127.0.0.1:${server.port}/postgres`;
+    const adminArgs = [...args.slice(0, 2), dsn, ...args.slice(3)];
+    const result = await runBootstrap([...adminArgs, "--apply"], {
+      repoRoot: repo,
+    });
+    expect(result.exitCode).toBe(0);
+    expect(result.output).toContain("12 checks passed");
+
+    // Users and databases that a superuser made are out of its reach.
+    const { args: otherArgs } = await prepare("ddlother");
+    expect(
+      (await runBootstrap([...otherArgs, "--apply"], { repoRoot: repo }))
+        .exitCode,
+    ).toBe(0);
+    const rejected = await runBootstrap(
+      [...otherArgs.slice(0, 2), dsn, ...otherArgs.slice(3)],
+      { repoRoot: repo },
+    );
+    expect(rejected.exitCode).toBe(2);
+    const text = rejected.logs.join("\n");
+    expect(text).toContain('membership in role "ddlother_hydra"');
+    expect(text).toContain('ADMIN OPTION on role "ddlother_ory_smoke"');
+    expect(text).toContain('ownership of database "ddlother_hydra"');
+  });
+});
+
+describe("admin DSN messages", () => {
+  test("lone % in the password is exit 2", async () => {
+    const { args } = await prepare("percent");
+    const dsn = `postgresql://special:p%40ss:w%2Frd%@127.0.0.1:${server.port}/postgres`;
+    const result = await runBootstrap(
+      [...args.slice(0, 2), dsn, ...args.slice(3)],
+      { repoRoot: repo },
+    );
+    expect(result.exitCode).toBe(2);
+    const text = result.logs.join("\n");
+    expect(text).toContain(
+      "the password in --admin-dsn contains a % that does not start a percent-encoded byte",
+    );
+    expect(text).toContain("% as %25");
+    expect(text).not.toContain("p%40ss");
+    expect(text).not.toContain("w%2Frd");
+  });
+
+  test("invalid CRDB_ADMIN_DSN is named", async () => {
+    const { args } = await prepare("envbad");
+    const result = await runBootstrap([args[0]!, ...args.slice(3)], {
+      repoRoot: repo,
+      env: { CRDB_ADMIN_DSN: "postgresql://root:Top@Secret@crdb:notaport/db" },
+    });
+    expect(result.exitCode).toBe(2);
+    const text = result.logs.join("\n");
+    expect(text).toContain("CRDB_ADMIN_DSN is not a valid URL");
+    expect(text).toContain("percent-encode");
+    expect(text).not.toContain("--admin-dsn");
+    expect(text).not.toContain("Top@Secret");
+  });
+
+  test("DSN without a password says so", async () => {
+    const { args } = await prepare("nopw");
+    const dsn = `postgresql://postgres@127.0.0.1:${server.port}/postgres`;
+    const result = await runBootstrap(
+      [...args.slice(0, 2), dsn, ...args.slice(3)],
+      { repoRoot: repo },
+    );
+    expect(result.exitCode).toBe(2);
+    const text = result.logs.join("\n");
+    expect(text).toContain(
+      'asks user "postgres" for a password, but --admin-dsn contains none',
+    );
+    expect(text).not.toContain("SASL");
+  });
+
+  test("--repo selects the environment's repository", async () => {
+    const { args } = await prepare("repoflag");
+    const elsewhere = await makeRepo();
+    const missing = await runBootstrap(args, { repoRoot: elsewhere });
+    expect(missing.exitCode).toBe(2);
+    const result = await runBootstrap(
+      [...args, "--repo", path.basename(repo)],
+      { repoRoot: elsewhere, env: { INIT_CWD: path.dirname(repo) } },
+    );
+    expect(result.exitCode).toBe(0);
+    expect(result.output).toContain("will create database repoflag_hydra");
   });
 });

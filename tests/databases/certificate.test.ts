@@ -54,7 +54,7 @@ afterAll(async () => {
 async function connectFailure(rootCertificate: string): Promise<ToolError> {
   const dsn = `postgresql://root:CertTestPassword@127.0.0.1:${port}/defaultdb?sslmode=verify-full&sslrootcert=${rootCertificate}`;
   try {
-    await AdminConnection.open(dsn, parseDsn(dsn));
+    await AdminConnection.open(dsn, parseDsn(dsn), "--admin-dsn");
   } catch (error) {
     if (error instanceof ToolError) return error;
     throw error;

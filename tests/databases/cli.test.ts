@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
@@ -55,6 +56,20 @@ describe("npm run bootstrap", () => {
     });
     expect(code).toBe(0);
     expect(output).toContain("--rotate-passwords");
+    expect(output).toContain("--regenerate-app-secrets");
+  });
+
+  test("help and docs run npm silently for JSON", async () => {
+    let output = "";
+    await main(["--help"], { writeOutput: (text) => (output += text) });
+    expect(output).toContain("Usage: npm run -s bootstrap -- databases");
+    const docs = await readFile(
+      path.join(root, "docs/bootstrap-databases.md"),
+      "utf8",
+    );
+    expect(docs).toContain(
+      "npm run -s bootstrap -- databases dev --format json",
+    );
   });
 
   test.concurrent("invalid admin DSN hides its password", async () => {

@@ -97,6 +97,27 @@ describe("parseDsn", () => {
     }
   });
 
+  test("lone % in the password is a usage error", () => {
+    const dsn = "postgresql://special:p%40ss:w%2Frd%@127.0.0.1:5432/postgres";
+    expect(() => parseDsn(dsn, "CRDB_ADMIN_DSN")).toThrow(UsageError);
+    try {
+      parseDsn(dsn, "CRDB_ADMIN_DSN");
+    } catch (error) {
+      const message = (error as Error).message;
+      expect(message).toContain(
+        "the password in CRDB_ADMIN_DSN contains a % that does not start",
+      );
+      expect(message).toContain("@ as %40");
+      expect(message).not.toContain("p%40ss");
+    }
+  });
+
+  test("invalid URL error hints at percent-encoding", () => {
+    expect(() =>
+      parseDsn("postgresql://root:a@b@host:notaport/db", "--admin-dsn"),
+    ).toThrow(/not a valid URL .*percent-encode reserved characters/);
+  });
+
   test("unsupported sslmode is a usage error", () => {
     expect(() => parseDsn("postgresql://u:p@h:1/db?sslmode=prefer")).toThrow(
       /sslmode=prefer/,
@@ -166,9 +187,12 @@ describe("failure messages", () => {
   const admin = parseDsn(
     "postgresql://root:AdminPass@crdb.example.internal:26257/defaultdb?sslmode=verify-full",
   );
-  const shown = redactDsn(
-    "postgresql://root:AdminPass@crdb.example.internal:26257/defaultdb?sslmode=verify-full",
-  );
+  const shown = {
+    shownDsn: redactDsn(
+      "postgresql://root:AdminPass@crdb.example.internal:26257/defaultdb?sslmode=verify-full",
+    ),
+    source: "--admin-dsn",
+  };
 
   test("certificate error names host and certificate names", () => {
     const error = Object.assign(
@@ -202,6 +226,36 @@ describe("failure messages", () => {
     expect(failure.exitCode).toBe(2);
     expect(failure.message).toContain("insecure mode");
     expect(failure.message).toContain("needs a secure cluster");
+  });
+
+  test("admin denied CONNECT names the privilege", () => {
+    const error = Object.assign(
+      new Error('permission denied for database "hydra"'),
+      { code: "42501" },
+    );
+    const failure = adminConnectFailure(
+      error,
+      { ...admin, database: "hydra" },
+      shown,
+    );
+    expect(failure.exitCode).toBe(2);
+    expect(failure.message).toContain(
+      'the admin user "root" lacks the CONNECT privilege on database hydra',
+    );
+  });
+
+  test("missing password says how to give one", () => {
+    const failure = adminConnectFailure(
+      new Error(
+        "SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string",
+      ),
+      { ...admin, password: undefined },
+      { ...shown, source: "CRDB_ADMIN_DSN" },
+    );
+    expect(failure.exitCode).toBe(2);
+    expect(failure.message).toContain("but CRDB_ADMIN_DSN contains none");
+    expect(failure.message).toContain("postgresql://USER:PASSWORD@HOST");
+    expect(failure.message).not.toContain("SASL");
   });
 
   test("insecure password error is exit 2", () => {

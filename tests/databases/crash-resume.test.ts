@@ -143,9 +143,9 @@ async function forEachStep(
 
 test("crash before each step of a fresh run, then rerun", async () => {
   const steps = await countSteps((await prepare("count")).args);
-  // 4 Secrets, 5 statements per service, 10 for the smoke user. PostgreSQL
+  // 4 Secrets, 6 statements per service, 10 for the smoke user. PostgreSQL
   // 15 and later need no schema revoke, and new databases have no tables.
-  expect(steps).toHaveLength(29);
+  expect(steps).toHaveLength(32);
 
   const problems = await forEachStep(steps.length, async (step) => {
     const tag = `k${step}`;
@@ -154,6 +154,27 @@ test("crash before each step of a fresh run, then rerun", async () => {
   });
   expect(problems).toEqual([]);
 });
+
+/**
+ * Returns each user's password as stored in its Secret's DSN, with a
+ * database the user may connect to.
+ */
+function storedPasswords(names: ReturnType<typeof fixtureNames>) {
+  const users = [
+    { ...names.hydra },
+    { ...names.kratos },
+    { ...names.keto },
+    {
+      user: names.smokeUser,
+      secret: names.smokeSecret,
+      database: names.hydra.database,
+    },
+  ];
+  return users.map(({ user, secret, database }) => {
+    const dsn = new URL(api.decoded("ory", secret)?.dsn ?? "");
+    return { user, database, password: decodeURIComponent(dsn.password) };
+  });
+}
 
 test("crash during rotation, then rerun without the flag", async () => {
   const { args: countArgs } = await prepare("rcount");
@@ -168,26 +189,53 @@ test("crash during rotation, then rerun without the flag", async () => {
     expect(
       (await runBootstrap([...args, "--apply"], { repoRoot: repo })).exitCode,
     ).toBe(0);
-    const found = await crashAndRerun(
-      tag,
-      args,
-      step,
-      ["--rotate-passwords"],
-      [],
-    );
+    const before = secretValues(tag);
+    const oldPasswords = storedPasswords(names);
+    const found: string[] = [];
 
-    // The password in the Secret after the rerun must log in.
-    const dsn = new URL(api.decoded("ory", names.hydra.secret)?.dsn ?? "");
-    const login = await tryLogin(
-      server.port,
-      names.hydra.user,
-      decodeURIComponent(dsn.password),
-      names.hydra.database,
-    );
-    if (login !== "ok")
-      found.push(
-        `step ${step}: Secret password of ${names.hydra.user} gives ${login}`,
-      );
+    await expect(
+      runBootstrap([...args, "--apply", "--rotate-passwords"], {
+        repoRoot: repo,
+        beforeStep: crashAt(step),
+      }),
+    ).rejects.toBeInstanceOf(SimulatedCrash);
+    const written = secretValues(tag);
+
+    const rerun = await runBootstrap([...args, "--apply"], { repoRoot: repo });
+    if (rerun.exitCode !== 0) {
+      found.push(`step ${step}: rerun exited ${rerun.exitCode}`);
+    }
+    const after = secretValues(tag);
+    for (const [key, value] of written) {
+      if (value !== before.get(key) && after.get(key) !== value)
+        found.push(`step ${step}: ${key} written before the crash changed`);
+      if (!key.endsWith("/dsn") && after.get(key) !== value)
+        found.push(`step ${step}: application secret ${key} changed`);
+    }
+
+    // A crash before the first Secret write leaves no trace of the
+    // rotation, so nothing rotates; after it, every user must.
+    const newPasswords = storedPasswords(names);
+    for (const [
+      index,
+      { user, database, password },
+    ] of newPasswords.entries()) {
+      const old = oldPasswords[index]!.password;
+      if (step > 0 && password === old)
+        found.push(`step ${step}: ${user} kept its old password`);
+      if (
+        step > 0 &&
+        (await tryLogin(server.port, user, old, database)) !== "28P01"
+      )
+        found.push(`step ${step}: old password of ${user} still logs in`);
+      const login = await tryLogin(server.port, user, password, database);
+      if (login !== "ok")
+        found.push(`step ${step}: Secret password of ${user} gives ${login}`);
+    }
+    const again = await runBootstrap(args, { repoRoot: repo });
+    if (!again.output.includes("Nothing to do")) {
+      found.push(`step ${step}: third run still plans work:\n${again.output}`);
+    }
     return found;
   });
   expect(problems).toEqual([]);

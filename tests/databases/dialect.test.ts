@@ -75,6 +75,19 @@ describe("CockroachDB statements", () => {
     expect(statement.database).toBeNull();
   });
 
+  test("major version and no TEMPORARY", () => {
+    expect(dialect.majorVersion).toBe(24);
+    expect(dialect.hasTemporaryPrivilege).toBe(false);
+  });
+
+  test("table grants read information_schema", () => {
+    const query = dialect.tableGrants("hydra", ["kratos"]);
+    expect(query.sql).toContain("FROM information_schema.table_privileges");
+    expect(query.sql).toContain("grantee = ANY($1::STRING[])");
+    expect(query.params).toEqual([["kratos"]]);
+    expect(query.database).toBe("hydra");
+  });
+
   test("password change", () => {
     const statement = dialect.setPassword("kratos", "New456");
     expect(statement.sql).toBe(`ALTER USER "kratos" WITH PASSWORD 'New456'`);

@@ -13,6 +13,17 @@ import {
   CREATED_DATABASE_ANNOTATION,
   type StoredSecret,
 } from "../../bootstrap/databases/secret-store.js";
+import {
+  parseRegenerateAppSecrets,
+  resolveRotationUsers,
+  takeRotationRequest,
+} from "../../bootstrap/databases/options.js";
+import { renderText } from "../../bootstrap/databases/report.js";
+import {
+  planRotations,
+  ROTATION_ANNOTATION,
+  ROTATION_USERS_ANNOTATION,
+} from "../../bootstrap/databases/rotation.js";
 import { resolveTargets } from "../../bootstrap/databases/targets.js";
 import {
   parseEnvironment,
@@ -30,7 +41,13 @@ const FACTS: PasswordFacts = {
   userExists: true,
   storedPassword: "stored-password",
   login: "accepted",
-  rotate: false,
+  rotation: undefined,
+};
+
+const ROTATION = {
+  id: "2025-01-02T03:04:05.678Z",
+  users: ["hydra"],
+  resumed: false,
 };
 
 describe("decidePassword", () => {
@@ -65,7 +82,7 @@ describe("decidePassword", () => {
     expect(decision.status).toBe("blocked");
     expect(decision.password).toBeNull();
     expect(decision.statements).toEqual([]);
-    expect(decision.reason).toContain("--rotate-passwords");
+    expect(decision.reason).toContain("--apply --rotate-passwords hydra ");
   });
 
   test("existing user without stored password rotates on request", () => {
@@ -73,7 +90,7 @@ describe("decidePassword", () => {
       ...FACTS,
       storedPassword: undefined,
       login: undefined,
-      rotate: true,
+      rotation: ROTATION,
     });
     expect(decision.status).toBe("change");
     expect(decision.password).toHaveLength(40);
@@ -88,18 +105,41 @@ describe("decidePassword", () => {
     expect(decision.invalidatesRunningPods).toBe(true);
   });
 
-  test("rejected stored password wins over rotation", () => {
+  test("rotation replaces a rejected stored password", () => {
     const decision = decidePassword(dialect, {
       ...FACTS,
       login: "rejected",
-      rotate: true,
+      rotation: ROTATION,
     });
-    expect(decision.password).toBe("stored-password");
+    expect(decision.status).toBe("change");
+    expect(decision.password).not.toBe("stored-password");
   });
 
   test("accepted stored password with rotation", () => {
-    const decision = decidePassword(dialect, { ...FACTS, rotate: true });
+    const decision = decidePassword(dialect, { ...FACTS, rotation: ROTATION });
     expect(decision.status).toBe("change");
+    expect(decision.password).not.toBe("stored-password");
+  });
+
+  test("resumed rotation names its start", () => {
+    const decision = decidePassword(dialect, {
+      ...FACTS,
+      rotation: { ...ROTATION, resumed: true },
+    });
+    expect(decision.status).toBe("change");
+    expect(decision.reason).toContain(
+      "finishes the rotation started 2025-01-02T03:04:05.678Z",
+    );
+  });
+
+  test("rotation of a missing user creates it anew", () => {
+    const decision = decidePassword(dialect, {
+      ...FACTS,
+      userExists: false,
+      login: undefined,
+      rotation: ROTATION,
+    });
+    expect(decision.status).toBe("create");
     expect(decision.password).not.toBe("stored-password");
   });
 
@@ -168,6 +208,7 @@ const EMPTY_DATABASE: DatabaseState = {
   ],
   defaultTableGrants: [],
   tables: [],
+  tableGrants: [],
 };
 
 function input(overrides: Partial<PlanInput> = {}): PlanInput {
@@ -175,13 +216,15 @@ function input(overrides: Partial<PlanInput> = {}): PlanInput {
     roles: new Set(),
     databases: new Map(),
     logins: new Map(),
+    memberships: [],
   };
   return {
     dialect,
     targets: resolveTargets(model(), { secretsFile: false }),
     state,
     stored: new Map(),
-    rotatePasswords: false,
+    rotatePasswords: [],
+    regenerateAppSecrets: new Set(),
     caCertificate:
       "-----BEGIN CERTIFICATE-----\nX\n-----END CERTIFICATE-----\n",
     ...overrides,
@@ -234,20 +277,27 @@ describe("buildPlan", () => {
     expect(secret?.annotations[CREATED_DATABASE_ANNOTATION]).toBe("kratos");
   });
 
-  test("database not created here is left as is", () => {
+  test("database not created here is a finding", () => {
     const databases = new Map([["hydra", EMPTY_DATABASE]]);
     const plan = buildPlan(
-      input({ state: { roles: new Set(), databases, logins: new Map() } }),
+      input({
+        state: {
+          roles: new Set(),
+          databases,
+          logins: new Map(),
+          memberships: [],
+        },
+      }),
     );
     const connect = item(plan, "public has no CONNECT on database hydra");
-    expect(connect.status).toBe("left");
+    expect(connect.status).toBe("finding");
     expect(connect.statements).toEqual([]);
     expect(connect.reason).toContain(
       'REVOKE CONNECT ON DATABASE "hydra" FROM public',
     );
     expect(
       item(plan, "public has no CREATE on schema hydra.public").status,
-    ).toBe("left");
+    ).toBe("finding");
   });
 
   test("database marked in its Secret is revoked on", () => {
@@ -265,7 +315,12 @@ describe("buildPlan", () => {
     ]);
     const plan = buildPlan(
       input({
-        state: { roles: new Set(), databases, logins: new Map() },
+        state: {
+          roles: new Set(),
+          databases,
+          logins: new Map(),
+          memberships: [],
+        },
         stored,
       }),
     );
@@ -289,7 +344,7 @@ describe("buildPlan", () => {
         },
       ],
     ]);
-    const plan = buildPlan(input({ stored, rotatePasswords: true }));
+    const plan = buildPlan(input({ stored, rotatePasswords: ["kratos"] }));
     const secret = item(plan, "Secret ory/kratos-db");
     expect(secret.status).toBe("change");
     expect(secret.secret?.data.secretsCipher).toBe("short");
@@ -307,6 +362,7 @@ describe("buildPlan", () => {
           roles: new Set(["keto"]),
           databases: new Map(),
           logins: new Map(),
+          memberships: [],
         },
       }),
     );
@@ -430,6 +486,278 @@ describe("resolveTargets", () => {
     );
     expect(() => resolveTargets(environment, { secretsFile: false })).toThrow(
       /caPath is null/,
+    );
+  });
+});
+
+function stateWith(overrides: Partial<ServerState>): ServerState {
+  return {
+    roles: new Set(),
+    databases: new Map(),
+    logins: new Map(),
+    memberships: [],
+    ...overrides,
+  };
+}
+
+const HYDRA_SECRET: StoredSecret = {
+  name: "hydra-db",
+  namespace: "ory",
+  data: {
+    dsn: "cockroach://hydra:stored-password@h:26257/hydra",
+    secretsCookie: "kept-cookie",
+  },
+  annotations: { [CREATED_DATABASE_ANNOTATION]: "hydra" },
+};
+
+describe("application secrets in use", () => {
+  const inUse = () =>
+    input({
+      state: stateWith({
+        roles: new Set(["hydra"]),
+        databases: new Map([["hydra", EMPTY_DATABASE]]),
+        logins: new Map([["hydra", "accepted" as const]]),
+      }),
+      stored: new Map([["ory/hydra-db", HYDRA_SECRET]]),
+    });
+
+  test("missing key of a used database is blocked", () => {
+    const secret = item(buildPlan(inUse()), "Secret ory/hydra-db");
+    expect(secret.status).toBe("blocked");
+    expect(secret.secret).toBeUndefined();
+    expect(secret.reason).toContain(
+      "lacks secretsSystem, but database hydra already exists",
+    );
+    expect(secret.reason).toContain(
+      "--regenerate-app-secrets hydra.secretsSystem ",
+    );
+  });
+
+  test("named key is regenerated and others kept", () => {
+    const plan = buildPlan({
+      ...inUse(),
+      regenerateAppSecrets: new Set(["hydra.secretsSystem"]),
+    });
+    const secret = item(plan, "Secret ory/hydra-db");
+    expect(secret.status).toBe("change");
+    expect(secret.secret?.data.secretsSystem).toHaveLength(32);
+    expect(secret.secret?.data.secretsCookie).toBe("kept-cookie");
+    expect(plan.restarts).toEqual(["hydra"]);
+  });
+
+  test("existing user alone also blocks", () => {
+    const plan = buildPlan(
+      input({ state: stateWith({ roles: new Set(["kratos"]) }) }),
+    );
+    expect(item(plan, "Secret ory/kratos-db").reason).toContain(
+      "user kratos already exists",
+    );
+  });
+
+  test("blocked Secret blocks the user and its grants", () => {
+    const databases = new Map([["hydra", EMPTY_DATABASE]]);
+    const plan = buildPlan(input({ state: stateWith({ databases }) }));
+    expect(item(plan, "user hydra").status).toBe("blocked");
+    expect(item(plan, "hydra has ALL on database hydra").status).toBe(
+      "blocked",
+    );
+    expect(
+      item(
+        plan,
+        "ory_smoke has SELECT on tables that hydra creates later in hydra",
+      ).status,
+    ).toBe("blocked");
+    expect(plan.passwords.has("hydra")).toBe(false);
+  });
+
+  test("regenerate names are checked", () => {
+    expect([...parseRegenerateAppSecrets(["kratos"])]).toEqual([
+      "kratos.secretsDefault",
+      "kratos.secretsCookie",
+      "kratos.secretsCipher",
+    ]);
+    expect(() => parseRegenerateAppSecrets(["keto.dsn"])).toThrow(
+      /use SERVICE.KEY or SERVICE from: hydra.secretsSystem/,
+    );
+  });
+});
+
+describe("cross-service privileges", () => {
+  test("grant to another service user is a finding", () => {
+    const databases = new Map([
+      [
+        "kratos",
+        {
+          ...EMPTY_DATABASE,
+          grants: [
+            { grantee: "hydra", privilege: "CONNECT" },
+            { grantee: "ory_smoke", privilege: "CONNECT" },
+            { grantee: "ory_smoke", privilege: "CREATE" },
+          ],
+          tableGrants: [
+            { table: "identities", grantee: "keto", privilege: "SELECT" },
+            { table: "identities", grantee: "ory_smoke", privilege: "SELECT" },
+          ],
+        },
+      ],
+    ]);
+    const plan = buildPlan(
+      input({
+        state: stateWith({
+          databases,
+          memberships: [{ role: "kratos", member: "keto" }],
+        }),
+      }),
+    );
+    const hydra = item(plan, "hydra has no CONNECT on database kratos");
+    expect(hydra.status).toBe("finding");
+    expect(hydra.statements).toEqual([]);
+    expect(hydra.reason).toContain(
+      'REVOKE CONNECT ON DATABASE "kratos" FROM "hydra"',
+    );
+    expect(
+      item(plan, "ory_smoke has no CREATE on database kratos").status,
+    ).toBe("finding");
+    expect(
+      item(plan, "keto has no privileges on tables in kratos.public").reason,
+    ).toContain('REVOKE SELECT ON TABLE public."identities" FROM "keto"');
+    expect(item(plan, "keto is not a member of role kratos").reason).toContain(
+      'REVOKE "kratos" FROM "keto"',
+    );
+    expect(
+      plan.items.some(
+        (entry) =>
+          entry.status === "finding" &&
+          entry.subject.startsWith("ory_smoke has no CONNECT"),
+      ),
+    ).toBe(false);
+  });
+});
+
+describe("planRotations", () => {
+  const started = "2025-01-02T03:04:05.678Z";
+  const recorded = {
+    [ROTATION_ANNOTATION]: started,
+    [ROTATION_USERS_ANNOTATION]: "hydra,kratos,ory_smoke",
+  };
+
+  test("unreached users of a recorded rotation resume", () => {
+    const rotations = planRotations(
+      [],
+      new Date(),
+      new Map<string, Record<string, string> | undefined>([
+        ["hydra", recorded],
+        ["kratos", {}],
+        ["keto", {}],
+        ["ory_smoke", undefined],
+      ]),
+      [],
+    );
+    expect([...rotations.keys()].sort()).toEqual(["kratos", "ory_smoke"]);
+    expect(rotations.get("kratos")).toEqual({
+      id: started,
+      users: ["hydra", "kratos", "ory_smoke"],
+      resumed: true,
+    });
+  });
+
+  test("finished rotation resumes nothing", () => {
+    const rotations = planRotations(
+      [],
+      new Date(),
+      new Map([
+        ["hydra", recorded],
+        ["kratos", recorded],
+        ["ory_smoke", recorded],
+      ]),
+      [],
+    );
+    expect(rotations.size).toBe(0);
+  });
+
+  test("new rotation sorts after a recorded one", () => {
+    const rotations = planRotations(
+      ["keto"],
+      new Date("2024-12-31T00:00:00.000Z"),
+      new Map([
+        ["hydra", { ...recorded, [ROTATION_USERS_ANNOTATION]: "hydra" }],
+      ]),
+      [],
+    );
+    expect(rotations.get("keto")?.id).toBe("2025-01-02T03:04:05.679Z");
+  });
+
+  test("invalid annotation is a warning", () => {
+    const warnings: string[] = [];
+    const rotations = planRotations(
+      [],
+      new Date(),
+      new Map([["hydra", { [ROTATION_ANNOTATION]: "yesterday" }]]),
+      warnings,
+    );
+    expect(rotations.size).toBe(0);
+    expect(warnings.join("\n")).toContain("invalid");
+  });
+});
+
+describe("--rotate-passwords forms", () => {
+  const targets = resolveTargets(model(), { secretsFile: false });
+  const parse = (argv: string[]) => {
+    const { parsed, rotation } = takeRotationRequest(argv, (rest) => ({
+      positionals: rest.filter((token) => !token.startsWith("-")),
+    }));
+    return {
+      positionals: parsed.positionals,
+      users: resolveRotationUsers(rotation, targets),
+    };
+  };
+  const all = ["hydra", "kratos", "keto", "ory_smoke"];
+
+  test.each([
+    [["prod", "--rotate-passwords"], ["prod"], all],
+    [["--rotate-passwords", "prod"], ["prod"], all],
+    [["prod", "--rotate-passwords", "hydra"], ["prod"], ["hydra"]],
+    [
+      ["prod", "--rotate-passwords=hydra,ory_smoke"],
+      ["prod"],
+      ["hydra", "ory_smoke"],
+    ],
+    [["--rotate-passwords", "kratos", "prod", "--apply"], ["prod"], ["kratos"]],
+    [["prod", "--apply"], ["prod"], []],
+  ])("%j", (argv, positionals, users) => {
+    expect(parse(argv)).toEqual({ positionals, users });
+  });
+
+  test("unknown name is a usage error", () => {
+    expect(() => parse(["prod", "--rotate-passwords=hydar"])).toThrow(
+      /names "hydar", which is neither a user/,
+    );
+  });
+});
+
+describe("summary line", () => {
+  test("blocked items come first", () => {
+    const plan = buildPlan(
+      input({ state: stateWith({ roles: new Set(["keto"]) }) }),
+    );
+    const text = renderText({
+      environment: "prod",
+      server: {
+        dialect: "cockroachdb",
+        version: "CockroachDB v24.1",
+        endpoint: "h:26257",
+      },
+      secretStore: "file x",
+      applied: false,
+      items: plan.items.filter(
+        (entry) => entry.status !== "create" && entry.status !== "change",
+      ),
+      checks: [],
+      restarts: [],
+      warnings: [],
+    });
+    expect(text.trim().split("\n").at(-1)).toMatch(
+      /^2 items blocked; see above\. Nothing else to do: \d+ items exist\.$/,
     );
   });
 });

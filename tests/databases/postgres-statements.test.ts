@@ -5,9 +5,11 @@ import {
   grantOnPublicSchema,
   grantSelectOnAllTables,
   grantSelectOnFutureTables,
+  LIST_MEMBERSHIPS,
   quoteIdentifier,
   revokeConnectFromPublic,
   revokeCreateOnPublicSchema,
+  revokeTemporaryFromPublic,
   type Dialect,
   type Query,
   type Statement,
@@ -149,6 +151,46 @@ describe("PostgreSQL statements on a real server", () => {
     expect(after.rows).toEqual([
       { table_name: "earlier_table", readable: true },
     ]);
+  });
+
+  test("TEMPORARY revoke stops temporary tables", async () => {
+    await run(dialect.createDatabase("st_temp"));
+    await run(dialect.createUser("st_temp_user", "pw-temp"));
+    expect(await grants(dialect.databaseGrants("st_temp"))).toContain(
+      "public:TEMPORARY",
+    );
+    await run(revokeTemporaryFromPublic("st_temp"));
+    expect(await grants(dialect.databaseGrants("st_temp"))).not.toContain(
+      "public:TEMPORARY",
+    );
+  });
+
+  test("table grants and memberships are read", async () => {
+    await run(dialect.createDatabase("st_cross"));
+    await run(dialect.createUser("st_cross_a", "pw-a"));
+    await run(dialect.createUser("st_cross_b", "pw-b"));
+    await server.sql(
+      "CREATE TABLE shared (id int); GRANT SELECT, INSERT ON shared TO st_cross_b",
+      "st_cross",
+    );
+    await server.sql("GRANT st_cross_a TO st_cross_b");
+    const { rows } = await server.sql(
+      interpolate(dialect.tableGrants("st_cross", ["st_cross_b"])).replace(
+        "'st_cross_b'",
+        "ARRAY['st_cross_b']",
+      ),
+      "st_cross",
+    );
+    expect(
+      rows.map(
+        (row) => `${row.table_name}:${row.grantee}:${row.privilege_type}`,
+      ),
+    ).toEqual(["shared:st_cross_b:INSERT", "shared:st_cross_b:SELECT"]);
+    const members = await server.sql(LIST_MEMBERSHIPS);
+    expect(members.rows).toContainEqual({
+      role: "st_cross_a",
+      member: "st_cross_b",
+    });
   });
 
   test("quoted identifiers survive odd names", async () => {

@@ -33,31 +33,36 @@ export interface ConnectionSettings {
 
 const SCHEMES = new Set(["postgresql:", "postgres:", "cockroach:"]);
 
+const PERCENT_ENCODING_HINT =
+  "percent-encode reserved characters in the user, password and database: % as %25, @ as %40, : as %3A, / as %2F";
+
 /**
  * Parses a connection URL. Throws a UsageError that shows the URL with its
  * password removed, so a typo never puts a secret on the terminal.
+ * `sourceName` names where the URL came from, such as a flag or an
+ * environment variable.
  */
 export function parseDsn(
   dsn: string,
-  flagName = "the DSN",
+  sourceName = "the DSN",
 ): ConnectionSettings {
   let url: URL;
   try {
     url = new URL(dsn);
   } catch (error) {
     throw new UsageError(
-      `${flagName} is not a valid URL (${redactDsn(dsn)}); expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=verify-full`,
+      `${sourceName} is not a valid URL (${redactDsn(dsn)}); expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=verify-full, and ${PERCENT_ENCODING_HINT}`,
       { cause: error },
     );
   }
   if (!SCHEMES.has(url.protocol)) {
     throw new UsageError(
-      `${flagName} uses the scheme "${url.protocol}"; use postgresql:// or cockroach://`,
+      `${sourceName} uses the scheme "${url.protocol}"; use postgresql:// or cockroach://`,
     );
   }
   if (!url.hostname || !url.username) {
     throw new UsageError(
-      `${flagName} (${redactDsn(dsn)}) needs a user and a host, as in postgresql://USER:PASSWORD@HOST:PORT/DATABASE`,
+      `${sourceName} (${redactDsn(dsn)}) needs a user and a host, as in postgresql://USER:PASSWORD@HOST:PORT/DATABASE`,
     );
   }
 
@@ -65,17 +70,28 @@ export function parseDsn(
   const sslMode = params.get("sslmode") ?? "disable";
   if (!(SSL_MODES as readonly string[]).includes(sslMode)) {
     throw new UsageError(
-      `${flagName} has sslmode=${sslMode}; use one of ${SSL_MODES.join(", ")}`,
+      `${sourceName} has sslmode=${sslMode}; use one of ${SSL_MODES.join(", ")}`,
     );
   }
-  const database = decodeURIComponent(url.pathname.replace(/^\//, ""));
+  const decode = (part: "user" | "password" | "database", text: string) => {
+    try {
+      return decodeURIComponent(text);
+    } catch (error) {
+      // Never show the part itself: it may be the password.
+      throw new UsageError(
+        `the ${part} in ${sourceName} contains a % that does not start a percent-encoded byte such as %40; ${PERCENT_ENCODING_HINT}`,
+        { cause: error },
+      );
+    }
+  };
+  const database = decode("database", url.pathname.replace(/^\//, ""));
   const password = url.password
-    ? decodeURIComponent(url.password)
+    ? decode("password", url.password)
     : (params.get("password") ?? undefined);
   return {
     host: url.hostname.replace(/^\[(.*)\]$/, "$1"),
     port: url.port ? Number(url.port) : defaultPort(url.protocol),
-    user: decodeURIComponent(url.username),
+    user: decode("user", url.username),
     password,
     database: database || undefined,
     sslMode: sslMode as SslMode,
@@ -228,6 +244,7 @@ export function classifyPostgresError(error: unknown): PostgresFailure {
     if (LOST_SQLSTATES.has(code)) return "connection-lost";
     if (code === "ECONNRESET" || code === "EPIPE") return "connection-lost";
   }
+  if (isMissingPasswordError(error)) return "authentication";
   if (/does not support SSL/i.test(message)) return "tls-unsupported";
   if (/timeout/i.test(message) && /connect/i.test(message)) {
     return "unreachable";
@@ -238,6 +255,15 @@ export function classifyPostgresError(error: unknown): PostgresFailure {
     return "connection-lost";
   }
   return "other";
+}
+
+/**
+ * Returns whether the server asked for a password (SCRAM) and the settings
+ * had none. node-postgres then fails before it sends anything.
+ */
+export function isMissingPasswordError(error: unknown): boolean {
+  const message = String((error as Error)?.message ?? "");
+  return /client password must be a (non-empty )?string/.test(message);
 }
 
 interface CertificateDetails {
