@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
-import { readFileSync, statSync } from "node:fs";
-import { readdir, stat } from "node:fs/promises";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { stat } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { UsageError } from "../lib/errors.js";
@@ -82,9 +82,8 @@ async function listWithGit(root: string): Promise<string[] | undefined> {
 }
 
 async function walk(root: string, prefix = ""): Promise<string[]> {
-  const entries = await readdir(path.join(root, prefix), {
-    withFileTypes: true,
-  });
+  // Synchronous: one readdir per folder, with no promise per entry.
+  const entries = readdirSync(path.join(root, prefix), { withFileTypes: true });
   const files: string[] = [];
   for (const entry of entries) {
     if (ALWAYS_SKIPPED.has(entry.name)) continue;
@@ -97,25 +96,14 @@ async function walk(root: string, prefix = ""): Promise<string[]> {
 
 /** Reads and parses every YAML file of the tree. */
 export async function loadTree(root: string): Promise<SourceTree> {
+  // listYamlFiles returns sorted paths, so the map keeps that order.
   const paths = await listYamlFiles(root);
   const files = new Map<string, SourceFile>();
-  await forEachLimited(paths, 32, async (relative) => {
-    const file = await loadFile(root, relative);
+  for (const relative of paths) {
+    const file = loadFileSync(root, relative);
     if (file) files.set(relative, file);
-  });
-  return {
-    root,
-    files: new Map([...files].sort(([a], [b]) => a.localeCompare(b))),
-  };
-}
-
-async function loadFile(
-  root: string,
-  relative: string,
-): Promise<SourceFile | undefined> {
-  // Synchronous reads: for thousands of small files the promise-based calls
-  // cost more than the reads themselves.
-  return loadFileSync(root, relative);
+  }
+  return { root, files };
 }
 
 function loadFileSync(root: string, relative: string): SourceFile | undefined {
@@ -136,24 +124,6 @@ function loadFileSync(root: string, relative: string): SourceFile | undefined {
   const { documents, problems } = parseYaml(text, size);
   const empty = problems.length === 0 && documents.length === 0;
   return { path: relative, documents, problems, empty };
-}
-
-/** Runs `task` over `items` with at most `limit` in flight at once. */
-export async function forEachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  task: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await task(item);
-    }
-  };
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, worker),
-  );
 }
 
 const folderIndex = new WeakMap<SourceTree, Map<string, string[]>>();

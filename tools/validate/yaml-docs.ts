@@ -54,6 +54,15 @@ interface RawDocument {
  * manifests this reads.
  */
 export function splitDocuments(text: string): RawDocument[] {
+  // Most manifest files hold one document without markers.
+  if (
+    !text.startsWith("---") &&
+    !text.startsWith("...") &&
+    !text.includes("\n---") &&
+    !text.includes("\n...")
+  ) {
+    return text.trim() === "" ? [] : [{ line: 1, text }];
+  }
   const documents: RawDocument[] = [];
   let start = 0;
   let startLine = 1;
