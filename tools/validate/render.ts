@@ -42,6 +42,11 @@ export interface RenderOptions {
   concurrency: number;
   /** When set, only Kustomizations applied to these clusters are built. */
   clusters?: Set<string>;
+  /**
+   * Called with each build's objects as soon as the build ends, so checks
+   * run on one core while kustomize builds run on the other.
+   */
+  onObjects?: (objects: RenderedObject[]) => void;
 }
 
 export interface RenderResult {
@@ -183,6 +188,7 @@ async function renderEntryFiles(
       decryptsSops: false,
     };
     result.usedFiles.add(file);
+    const objects: RenderedObject[] = [];
     for (const document of source.documents) {
       if (!looksLikeKubernetesObject(document.data)) continue;
       const object = finishObject(
@@ -196,8 +202,10 @@ async function renderEntryFiles(
         options.tree,
         options.sink,
       );
-      if (object) result.objects.push(object);
+      if (object) objects.push(object);
     }
+    result.objects.push(...objects);
+    options.onObjects?.(objects);
   }
 }
 
@@ -427,6 +435,7 @@ async function renderBuild(
     if (object) objects.push(object);
   }
   result.objects.push(...objects);
+  options.onObjects?.(objects);
   return objects;
 }
 

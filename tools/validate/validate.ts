@@ -8,15 +8,25 @@ import {
   checkKustomizationFiles,
   checkObjectReferences,
 } from "./checks/references.js";
-import { checkObjectSchemas, collectCrdSchemas } from "./checks/schemas.js";
+import {
+  checkObjectSchemas,
+  collectCrdSchemas,
+  type CrdSchemas,
+} from "./checks/schemas.js";
 import { checkOry } from "./ory/check.js";
 import { FindingSink, type Finding, type Skipped } from "./findings.js";
 import { DEFAULT_KUSTOMIZE_LIMITS, type KustomizeLimits } from "./kustomize.js";
 import { Locator } from "./locate.js";
-import { describeObject, looksLikeKubernetesObject } from "./objects.js";
+import {
+  describeObject,
+  looksLikeKubernetesObject,
+  type RenderedObject,
+} from "./objects.js";
 import { renderAll } from "./render.js";
 import { loadTree, type SourceTree } from "./repository.js";
 import { MAX_EXPANDED_NODES, MAX_FILE_BYTES } from "./yaml-docs.js";
+
+const NO_CRDS: CrdSchemas = new Map();
 
 export interface ValidateOptions {
   root: string;
@@ -70,7 +80,13 @@ export async function validate(
   const models = checkModels(tree, sink, locator);
   const clusters = clustersOf(models.environments, options.environment);
 
-  const rendered = await renderAll({
+  // Objects with a built-in or Flux schema are checked as each build ends,
+  // while other builds are still running; custom resources wait for every
+  // CRD to be known.
+  const deferred: RenderedObject[] = [];
+  let validated = 0;
+  let filesChecked = false;
+  const rendering = renderAll({
     tree,
     sink,
     limits: options.limits ?? DEFAULT_KUSTOMIZE_LIMITS,
@@ -78,14 +94,23 @@ export async function validate(
     // core keep both cores busy.
     concurrency: options.concurrency ?? Math.max(2, availableParallelism() * 2),
     ...(clusters ? { clusters } : {}),
+    onObjects: (built) => {
+      if (!filesChecked) {
+        // Needs only the tree; done here, it overlaps the running builds.
+        checkKustomizationFiles(tree, sink, locator);
+        filesChecked = true;
+      }
+      validated += checkObjectSchemas(built, NO_CRDS, sink, locator, deferred);
+    },
   });
+  const rendered = await rendering;
+  if (!filesChecked) checkKustomizationFiles(tree, sink, locator);
   const objects = rendered.objects;
 
   const crds = collectCrdSchemas(objects);
-  const validated = checkObjectSchemas(objects, crds, sink, locator);
+  validated += checkObjectSchemas(deferred, crds, sink, locator);
   checkFluxRules(objects, sink, locator);
   checkObjectReferences(objects, tree, declaredSecrets(models), sink, locator);
-  checkKustomizationFiles(tree, sink, locator);
   checkOry(
     objects,
     models.environments,

@@ -70,6 +70,7 @@ export function checkObjectSchemas(
   crds: CrdSchemas,
   sink: FindingSink,
   locator: Locator,
+  deferred?: RenderedObject[],
 ): number {
   let validated = 0;
   for (const object of objects) {
@@ -90,6 +91,11 @@ export function checkObjectSchemas(
     }
 
     const lookup = findSchema(apiVersion, kind, crds);
+    if (!lookup && deferred) {
+      // A CRD from a build that has not finished may still supply it.
+      deferred.push(object);
+      continue;
+    }
     if (!lookup && reportUnknownKind(object, apiVersion, kind, sink, locator)) {
       continue;
     }
