@@ -2,8 +2,8 @@ import { createHash, createHmac, type Hash, type Hmac } from "node:crypto";
 import { KubeConfig } from "@kubernetes/client-node";
 import type { KubernetesClient } from "../../tools/lib/kubernetes.js";
 import type { Cluster } from "@aws-sdk/client-eks";
-// NOTE: a dependency of the AWS SDK packages, not listed in package.json;
-// it resolves from node_modules because npm hoists it.
+// The signer the AWS SDK itself uses, pinned in package.json at the version
+// the SDK installs. @smithy/types comes with it and is used for types only.
 import { SignatureV4 } from "@smithy/signature-v4";
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { EXIT_PROBLEM, ToolError } from "../../tools/lib/errors.js";
