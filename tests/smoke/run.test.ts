@@ -295,6 +295,57 @@ describe("smoke run against a failing service", () => {
     );
   });
 
+  it("redacts secrets in the 503 error map", async () => {
+    const standIns = await start({
+      notReady: {
+        kratosAdmin: {
+          dsn: "cockroach://kratos:map-password-1@db:26257/kratos",
+          database:
+            "cannot reach postgres://kratos:map-password-2@db:26257/kratos?password=map-password-3",
+        },
+      },
+    });
+    const folder = await mkdtemp(path.join(os.tmpdir(), "smoke-redact-"));
+    const junit = path.join(folder, "smoke.xml");
+    const summary = path.join(folder, "summary.md");
+    const variables = {
+      ...standIns.variables(),
+      GITHUB_STEP_SUMMARY: summary,
+    };
+    const text = await runSmoke(
+      ["smoketest", "--deadline", "0.5", "--only", "kratos", "--junit", junit],
+      { repoRoot, environmentVariables: variables },
+    );
+    const json = await runSmoke(
+      [
+        "smoketest",
+        "--deadline",
+        "0.5",
+        "--only",
+        "kratos",
+        "--format",
+        "json",
+      ],
+      { repoRoot, environmentVariables: variables },
+    );
+
+    expect(text.exitCode).toBe(1);
+    expect(text.output).toContain("dsn: [redacted]");
+    expect(text.output).toContain(
+      "database: cannot reach postgres://kratos:[redacted]@db:26257/kratos?password=[redacted]",
+    );
+    const printed = [
+      text.output,
+      json.output,
+      ...text.logs,
+      ...json.logs,
+      await readFile(junit, "utf8"),
+      await readFile(summary, "utf8"),
+    ].join("\n");
+    expect(printed).toContain("[redacted]");
+    expect(printed).not.toMatch(/map-password-\d/);
+  });
+
   it("reports Keto denying after a write", async () => {
     const standIns = await start({
       override: (request) =>

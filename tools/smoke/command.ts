@@ -107,6 +107,7 @@ export async function main(
   const publisher = options.commitSha
     ? deps.createPublisher(readGitHubSettings(variables), logger)
     : undefined;
+  requireSqlDsn(options);
   if (options.junitFile) await prepareFolder(options.junitFile, "--junit");
   const sql = openSqlAccess(options, deps, logger);
 
@@ -166,7 +167,13 @@ export async function main(
 
   const interrupted = interrupts.received() !== undefined;
   const summary = summarize(steps);
+  const warnings =
+    options.suites.includes("sql") && !options.sqlDsn
+      ? [`SQL checks skipped: ${NO_DSN_REASON}`]
+      : [];
   const result: SmokeResult = {
+    verdict: "",
+    warnings,
     environment: environment.name,
     runId,
     readOnly,
@@ -187,6 +194,7 @@ export async function main(
     summary,
     steps,
   };
+  result.verdict = summaryLine(result);
   if (publisher && options.commitSha) {
     result.commitStatus = await postCommitStatus(
       publisher,
@@ -223,17 +231,38 @@ function decideReadOnly(
   return byDefault;
 }
 
+/** Reason the SQL checks are skipped when no DSN is given. */
+const NO_DSN_REASON =
+  "no SQL connection: pass --sql-dsn or set CRDB_DSN to the verification user's DSN";
+
+/**
+ * Throws a UsageError when the SQL checks are selected without a DSN and
+ * skipping them would hide it: a commit status must not report success
+ * for checks that never ran, and `--only sql` would run nothing.
+ */
+function requireSqlDsn(options: SmokeOptions): void {
+  if (options.sqlDsn || !options.suites.includes("sql")) return;
+  if (options.commitSha) {
+    throw new UsageError(
+      "--commit-status makes the SQL checks mandatory, but no DSN is set (--sql-dsn is not given and CRDB_DSN is unset or empty); pass --sql-dsn or set CRDB_DSN to the verification user's DSN, or leave sql out of --only",
+    );
+  }
+  if (options.suites.length === 1) {
+    throw new UsageError(
+      "--only sql selects only the SQL checks, but no DSN is set (--sql-dsn is not given and CRDB_DSN is unset or empty); pass --sql-dsn or set CRDB_DSN to the verification user's DSN",
+    );
+  }
+}
+
 function openSqlAccess(
   options: SmokeOptions,
   deps: SmokeDependencies,
   logger: Logger,
 ): SqlAccess {
   if (!options.sqlDsn) {
-    const reason =
-      "no SQL connection: pass --sql-dsn or set CRDB_DSN to the verification user's DSN";
     if (options.suites.includes("sql"))
-      logger.warn(`SQL checks skipped: ${reason}`);
-    return SqlAccess.from(undefined, undefined, reason);
+      logger.warn(`SQL checks skipped: ${NO_DSN_REASON}`);
+    return SqlAccess.from(undefined, undefined, NO_DSN_REASON);
   }
   const parsed = parseDsn(options.sqlDsn.value, options.sqlDsn.source);
   const workingFolder = deps.environmentVariables.INIT_CWD ?? process.cwd();

@@ -49,12 +49,32 @@ export function parseEndpointValue(variable: string, value: string): string {
       `${variable} uses the scheme "${url.protocol}"; use http:// or https://`,
     );
   }
+  rejectCredentials(variable, candidate);
   if (url.search || url.hash) {
     throw new UsageError(
       `${variable} (${redactUrl(text)}) has a query or fragment; give only the API's base URL`,
     );
   }
   return candidate.replace(/\/+$/, "");
+}
+
+/**
+ * Throws a UsageError when the URL has a user or password. fetch rejects
+ * such URLs and quotes them, password included, in its error, and the Ory
+ * APIs take no Basic credentials anyway.
+ */
+function rejectCredentials(origin: string, text: string): void {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    // Not a URL: the caller reports that.
+    return;
+  }
+  if (url.username === "" && url.password === "") return;
+  throw new UsageError(
+    `${origin} (${redactUrl(text)}): credentials in a URL are not supported; remove the user and password, and reach the API through a network path that needs none`,
+  );
 }
 
 /** Returns a URL with any user info removed, for messages. */
@@ -100,6 +120,8 @@ export async function openEndpoints(
         source: variable,
       };
     } else if (modelUrl) {
+      const origin = `${environmentFile(environment.name)} ory.endpoints.${name}.url`;
+      rejectCredentials(origin, modelUrl);
       endpoints[name] = {
         url: modelUrl.replace(/\/+$/, ""),
         source: environmentFile(environment.name),

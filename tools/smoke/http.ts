@@ -1,4 +1,7 @@
+import { redactSecrets, redactText } from "./redact.js";
 import { CheckFailure } from "./steps.js";
+
+export { redactSecrets };
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
@@ -169,33 +172,9 @@ export function describeBody(response: {
   if (response.body.trim() === "") return "(empty body)";
   const text =
     response.json === undefined
-      ? response.body
+      ? redactText(response.body)
       : JSON.stringify(redactSecrets(response.json));
   return text.length > BODY_LIMIT ? `${text.slice(0, BODY_LIMIT)}…` : text;
-}
-
-// Keys whose values are credentials in Ory's responses and requests.
-const SECRET_KEY = /(^|_)(secret|password|token|code)$/i;
-
-/** Returns a copy of `value` with every credential-like string replaced. */
-export function redactSecrets(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(redactSecrets);
-  if (value === null || typeof value !== "object") return value;
-  const entries = Object.entries(value as Record<string, unknown>);
-  // Kratos returns form fields as UI nodes, and a password node's value is
-  // the password itself.
-  const isPasswordNode =
-    (value as { type?: unknown }).type === "password" ||
-    (value as { name?: unknown }).name === "password";
-  return Object.fromEntries(
-    entries.map(([key, item]) => {
-      const secret =
-        (SECRET_KEY.test(key) || (isPasswordNode && key === "value")) &&
-        typeof item === "string" &&
-        item !== "";
-      return [key, secret ? "[redacted]" : redactSecrets(item)];
-    }),
-  );
 }
 
 function parseJson(body: string): unknown {

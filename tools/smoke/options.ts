@@ -23,9 +23,10 @@ Options:
                        postgresql://ory_smoke:PASSWORD@HOST:26257/defaultdb?sslmode=verify-full&sslrootcert=ca.crt
                        (default: the CRDB_DSN environment variable, which keeps
                        it out of the process list); without one the SQL checks
-                       are skipped
+                       are skipped, and --commit-status or --only sql exit 2
   --sweep AGE          first delete what earlier runs left behind when older
-                       than AGE, e.g. 30m, 2h or 1d; not with --read-only
+                       than AGE, e.g. 30m, 2h or 1d (10m to 3650d); not
+                       with --read-only
   --deadline SECONDS   time each step retries before it fails (default: 20)
   --junit FILE         also write the result as JUnit XML to FILE
   --commit-status SHA  post the result as commit status smoke/<environment> on
@@ -127,9 +128,7 @@ export function readOptions(
     suites: parseOnly(values.only),
     sqlDsn,
     sweepAgeMs:
-      values.sweep === undefined
-        ? undefined
-        : parseDuration(values.sweep, "--sweep"),
+      values.sweep === undefined ? undefined : parseSweepAge(values.sweep),
     deadlineMs: parseDeadline(values.deadline),
     junitFile: resolve(values.junit),
     commitSha: commitSha?.toLowerCase(),
@@ -170,6 +169,32 @@ export function parseDuration(text: string, flag: string): number {
     );
   }
   return Number(match[1]) * UNIT_MS[match[2]!]!;
+}
+
+/**
+ * Minimum --sweep age. Data younger than this can belong to a run that is
+ * still in progress, and sweeping it would break that run's checks.
+ * NOTE: a run with long --deadline values can last longer than 10 minutes.
+ */
+export const MIN_SWEEP_AGE_MS = 10 * 60_000;
+
+/** Maximum --sweep age, 3650 days, which keeps the cutoff a valid Date. */
+export const MAX_SWEEP_AGE_MS = 3650 * 86_400_000;
+
+/** Parses the --sweep age and checks it against the minimum and maximum. */
+export function parseSweepAge(text: string): number {
+  const age = parseDuration(text, "--sweep");
+  if (age < MIN_SWEEP_AGE_MS) {
+    throw new UsageError(
+      `--sweep ${text} is below the minimum of 10m: another run may be in progress, and its data would be deleted under it; use 10m or more`,
+    );
+  }
+  if (age > MAX_SWEEP_AGE_MS) {
+    throw new UsageError(
+      `--sweep ${text} is above the maximum of 3650d; use a smaller age`,
+    );
+  }
+  return age;
 }
 
 function parseDeadline(text: string | undefined): number {

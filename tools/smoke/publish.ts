@@ -42,9 +42,11 @@ export async function postCommitStatus(
     };
   }
   const failed = result.steps.filter((step) => step.status === "failed");
+  const skipped = result.summary.skipped;
+  const skippedNote = skipped > 0 ? `, ${skipped} skipped` : "";
   const description = result.passed
-    ? `${result.summary.passed} steps passed in ${(result.durationMs / 1000).toFixed(1)} s`
-    : `${failed.length} failed: ${failed.map((step) => `${step.suite} ${step.name}`).join(", ")}`;
+    ? `${result.summary.passed} steps passed${skippedNote} in ${(result.durationMs / 1000).toFixed(1)} s`
+    : `${failed.length} failed${skippedNote}: ${failed.map((step) => `${step.suite} ${step.name}`).join(", ")}`;
   try {
     await publisher.post({
       sha,

@@ -3,6 +3,10 @@ import { seconds, SUITES, type StepResult, type Suite } from "./steps.js";
 
 /** Everything one run found; `--format json` prints it as is. */
 export interface SmokeResult {
+  /** The summary line, e.g. "PASSED (3 skipped): 28 passed, 0 failed, 3 skipped in 4.21 s". */
+  verdict: string;
+  /** Conditions that weakened the run, such as SQL checks skipped without a DSN. */
+  warnings: string[];
   environment: string;
   runId: string;
   readOnly: boolean;
@@ -78,7 +82,8 @@ export function renderText(result: SmokeResult): string {
   for (const step of failures) {
     lines.push(`  ${step.suite}: ${step.name}`, `    ${step.error ?? ""}`);
   }
-  lines.push("", summaryLine(result));
+  lines.push("", ...result.warnings.map((warning) => `warning: ${warning}`));
+  lines.push(summaryLine(result));
   if (result.commitStatus) {
     const status = result.commitStatus;
     lines.push(
@@ -90,7 +95,11 @@ export function renderText(result: SmokeResult): string {
   return lines.join("\n") + "\n";
 }
 
-/** Returns e.g. "PASSED: 28 passed, 0 failed, 3 skipped in 4.21 s". */
+/**
+ * Returns e.g. "PASSED (3 skipped): 28 passed, 0 failed, 3 skipped in
+ * 4.21 s". The verdict names skipped steps, so a pass that left checks out
+ * does not read like a complete one.
+ */
 export function summaryLine(result: SmokeResult): string {
   const { passed, failed, skipped } = result.summary;
   const verdict = result.interrupted
@@ -98,7 +107,8 @@ export function summaryLine(result: SmokeResult): string {
     : result.passed
       ? "PASSED"
       : "FAILED";
-  return `${verdict}: ${passed} passed, ${failed} failed, ${skipped} skipped in ${seconds(result.durationMs)}`;
+  const note = skipped > 0 ? ` (${skipped} skipped)` : "";
+  return `${verdict}${note}: ${passed} passed, ${failed} failed, ${skipped} skipped in ${seconds(result.durationMs)}`;
 }
 
 export function renderJson(result: SmokeResult): string {

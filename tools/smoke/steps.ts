@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../lib/log.js";
+import { redactText } from "./redact.js";
 
 /** A group of steps: one per Ory service, and the SQL checks. */
 export type Suite = "hydra" | "kratos" | "keto" | "sql";
@@ -91,7 +92,8 @@ export async function runStep(
   for (;;) {
     attempts++;
     try {
-      const detail = (await action({ signal })) ?? undefined;
+      const found = (await action({ signal })) ?? undefined;
+      const detail = found === undefined ? undefined : redactText(found);
       return {
         suite,
         name,
@@ -115,7 +117,9 @@ export async function runStep(
       attempts,
       error,
     });
-    const message = lastError?.message ?? "unknown error";
+    // Messages end up in every report and log, and some (fetch's, a
+    // driver's) quote a URL or DSN with its password.
+    const message = redactText(lastError?.message ?? "unknown error");
     if (options.signal.aborted) {
       return fail(`interrupted after ${seconds(elapsed())}: ${message}`);
     }

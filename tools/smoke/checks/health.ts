@@ -1,5 +1,6 @@
 import { CheckFailure, type StepDefinition } from "../steps.js";
 import { describeBody, expectStatus, type OryApi } from "../http.js";
+import { redactSecrets } from "../redact.js";
 
 /**
  * Checks `/health/alive`, then `/health/ready`. A 503 from ready carries
@@ -49,7 +50,11 @@ export function versionStep(target: OryApi): StepDefinition {
 function describeErrorMap(body: unknown): string | undefined {
   const errors = (body as { errors?: unknown })?.errors;
   if (!errors || typeof errors !== "object") return undefined;
-  const entries = Object.entries(errors as Record<string, unknown>);
+  // A cause such as a DSN can carry a password, so keys and values are
+  // redacted before they are printed.
+  const entries = Object.entries(
+    redactSecrets(errors) as Record<string, unknown>,
+  );
   if (entries.length === 0) return undefined;
   return entries
     .map(
