@@ -139,9 +139,39 @@ describe("post-sync", () => {
     expect(hub.pulls).toHaveLength(1);
   });
 
-  test("already tested revision is not tested again", async () => {
+  test("existing failure status is exit 1", async () => {
     const bump = await bumpDev(fixture);
     hub.addStatus(bump, "smoke/dev", "failure");
+    await startDev(devAt(bump));
+
+    const outcome = await postSync(["dev", "--revision", bump]);
+
+    expect(outcome.code).toBe(1);
+    expect(outcome.calls).toEqual([]);
+    expect(outcome.stdout).toContain(
+      `${bump.slice(0, 7)} already failed smoke (smoke/dev is failure)`,
+    );
+    expect(outcome.stdout).toContain(`--revision ${bump} --force`);
+    expect(outcome.stdout).toMatch(/promote +skipped .*smoke\/dev is failure/);
+    expect(outcome.stdout).not.toContain("every step passed");
+    expect(hub.pulls).toEqual([]);
+  });
+
+  test("existing error status is exit 1", async () => {
+    const bump = await bumpDev(fixture);
+    hub.addStatus(bump, "smoke/dev", "error");
+    await startDev(devAt(bump));
+
+    const outcome = await postSync(["dev", "--revision", bump]);
+
+    expect(outcome.code).toBe(1);
+    expect(outcome.calls).toEqual([]);
+    expect(outcome.stdout).toMatch(/smoke +failed .*already failed smoke/);
+  });
+
+  test("existing success is not tested again", async () => {
+    const bump = await bumpDev(fixture);
+    hub.addStatus(bump, "smoke/dev", "success");
     await startDev(devAt(bump));
 
     const outcome = await postSync(["dev", "--revision", bump]);
@@ -149,10 +179,8 @@ describe("post-sync", () => {
     expect(outcome.code).toBe(0);
     expect(outcome.calls).toEqual([]);
     expect(outcome.stdout).toContain(
-      "already has a smoke/dev status (failure)",
+      "already has a smoke/dev status (success)",
     );
-    expect(outcome.stdout).toMatch(/promote +skipped .*smoke\/dev is failure/);
-    expect(hub.pulls).toEqual([]);
   });
 
   test("force tests a tested revision again", async () => {

@@ -1,3 +1,4 @@
+import { writeFile } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import {
   startGitHubApiStandIn,
@@ -203,6 +204,27 @@ describe("promote", () => {
     expect(outcome.stdout).toContain('"Reconcile Hydra more often"');
   });
 
+  test("newer failure on descendant is noted", async () => {
+    const bump = await bumpDev(fixture);
+    hub.addStatus(bump, "smoke/dev", "success");
+    // A later commit that dev does not build from, tested and failed.
+    const later = await fixture.change(
+      "environments/production/ory/versions.yaml",
+      [[/^# /, "# Production. "]],
+      "Reword the production pins comment",
+    );
+    hub.addStatus(later, "smoke/dev", "failure");
+
+    const outcome = await promote();
+
+    expect(outcome.code).toBe(0);
+    const note = `note: smoke/dev has since failed on ${later.slice(0, 7)}`;
+    expect(outcome.stdout).toContain(note);
+    expect(hub.pulls[0]?.body).toContain(
+      `Note: smoke/dev has since failed on ${later.slice(0, 7)}`,
+    );
+  });
+
   test("force overrides gate and says so", async () => {
     await bumpDev(fixture);
 
@@ -238,6 +260,65 @@ describe("promote", () => {
     );
     expect(await fixture.remoteHead(BRANCH)).toBe(human);
     expect(hub.writes()).toHaveLength(writesBefore);
+  });
+
+  test("amended tool commit is respected", async () => {
+    const bump = await bumpDev(fixture);
+    hub.addStatus(bump, "smoke/dev", "success");
+    expect((await promote()).code).toBe(0);
+    const other = `${fixture.root}/amending-clone`;
+    await git(
+      fixture.root,
+      "clone",
+      "--quiet",
+      "--branch",
+      "promote/dev-to-staging",
+      fixture.remote,
+      other,
+    );
+    const pushed = await git(other, "show", `HEAD:${STAGING_PINS}`);
+    const edited = pushed.replace(/tag: v26\.3\.0/, "tag: v26.3.9");
+    expect(edited).not.toBe(pushed);
+    await writeFile(`${other}/${STAGING_PINS}`, edited + "\n");
+    await git(
+      other,
+      "-c",
+      "user.name=Jane Operator",
+      "-c",
+      "user.email=jane@example.invalid",
+      "commit",
+      "--quiet",
+      "--amend",
+      "--no-edit",
+      "--all",
+    );
+    await git(other, "push", "--quiet", "--force", "origin", "HEAD");
+    const amended = await git(other, "rev-parse", "HEAD");
+    expect(await git(other, "log", "-1", "--format=%B")).toContain(
+      "Promoted-by-tool: dev -> staging",
+    );
+    const writesBefore = hub.writes().length;
+
+    const outcome = await promote();
+
+    expect(outcome.code).toBe(1);
+    expect(outcome.stdout).toContain(
+      `has commits this tool did not make: ${amended.slice(0, 7)} by `,
+    );
+    expect(await fixture.remoteHead(BRANCH)).toBe(amended);
+    expect(hub.writes()).toHaveLength(writesBefore);
+  });
+
+  test("unchanged tool commit is kept", async () => {
+    const bump = await bumpDev(fixture);
+    hub.addStatus(bump, "smoke/dev", "success");
+    expect((await promote()).code).toBe(0);
+    const first = await fixture.remoteHead(BRANCH);
+
+    const outcome = await promote();
+
+    expect(outcome.code).toBe(0);
+    expect(await fixture.remoteHead(BRANCH)).toBe(first);
   });
 
   test("502 then success is retried", async () => {
@@ -325,6 +406,35 @@ describe("promote", () => {
     expect(outcome.stdout).toContain("closed the stale pull request #1");
     expect(hub.pulls[0]?.state).toBe("closed");
     expect(hub.pulls[0]?.comments[0]).toContain("nothing to promote any more");
+  });
+
+  test("only unpinned differences need hand edit", async () => {
+    const bump = await bumpDev(fixture);
+    hub.addStatus(bump, "smoke/dev", "success");
+    expect((await promote()).code).toBe(0);
+    // Staging gets every value by hand but loses hydra's image line, which
+    // dev still pins, so the tool has a difference it cannot edit.
+    await fixture.change(
+      STAGING_PINS,
+      [
+        [/(name: hydra[\s\S]*?version: )0\.62\.1/, "$10.62.2"],
+        [/tag: v26\.2\.0/g, "tag: v26.3.0"],
+        [
+          /(name: hydra[\s\S]*?)\n  values:\n    image:\n      tag: v26\.3\.0/,
+          "$1",
+        ],
+      ],
+      "Promote by hand without the hydra image",
+    );
+
+    const outcome = await promote();
+
+    expect(outcome.code).toBe(1);
+    expect(outcome.stdout).not.toContain("nothing to promote");
+    expect(outcome.stdout).toContain(
+      "only where this tool cannot edit the target files: hydra image (ory)",
+    );
+    expect(hub.pulls[0]?.state).toBe("open");
   });
 
   test("nothing to promote without pull request", async () => {

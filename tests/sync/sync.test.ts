@@ -1,4 +1,5 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -79,6 +80,47 @@ function replace<T extends { metadata: { name: string } }>(
   return objects.map((candidate) =>
     candidate.metadata.name === name ? object : candidate,
   );
+}
+
+/**
+ * Starts a TCP listener on 127.0.0.1 that forwards to `target` until
+ * `silence()` is called; from then on it accepts bytes and never responds.
+ */
+async function startSilencingProxy(target: string | null) {
+  const sockets = new Set<net.Socket>();
+  let silent = target === null;
+  const server = net.createServer((client) => {
+    sockets.add(client);
+    client.on("error", () => undefined);
+    if (target === null) return;
+    const { port } = new URL(target);
+    const upstream = net.connect(Number(port), "127.0.0.1");
+    sockets.add(upstream);
+    upstream.on("error", () => undefined);
+    client.on("data", (chunk) => {
+      if (!silent) upstream.write(chunk);
+    });
+    upstream.on("data", (chunk) => client.write(chunk));
+  });
+  await new Promise<void>((resolve) =>
+    server.listen(0, "127.0.0.1", () => resolve()),
+  );
+  const address = server.address() as net.AddressInfo;
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    silence: () => (silent = true),
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** Points the Ory context of the kubeconfig at `url`. */
+async function redirectOry(cluster: Clusters, url: string): Promise<void> {
+  const file = path.join(folder, "kubeconfig");
+  const text = await readFile(file, "utf8");
+  await writeFile(file, text.replace(cluster.ory.url, url));
 }
 
 describe("sync", () => {
@@ -321,6 +363,56 @@ describe("sync", () => {
     expect(outcome.code).toBe(2);
     expect(outcome.stderr).toContain("dev-crdb");
     expect(outcome.stderr).toContain("cannot be reached");
+  });
+
+  test("silent API server is exit 2 at timeout", async () => {
+    const cluster = await start(oryObjects(NEW_SHA));
+    const silent = await startSilencingProxy(null);
+    try {
+      await redirectOry(cluster, silent.url);
+      const started = Date.now();
+
+      const outcome = await sync("--revision", NEW_SHA, "--timeout", "1s");
+
+      expect(outcome.code).toBe(2);
+      expect(outcome.stderr).toContain("dev-ory did not respond within");
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      await silent.close();
+    }
+  });
+
+  test("API server going silent is exit 1 at timeout", async () => {
+    let proxy: Awaited<ReturnType<typeof startSilencingProxy>> | undefined;
+    let silenceScheduled = false;
+    const cluster = await start(
+      replace(
+        oryObjects(NEW_SHA),
+        "flux-system",
+        kustomization("flux-system", OLD_SHA),
+      ),
+      crdbObjects(NEW_SHA),
+      () => {
+        // Let a few polls through, then stop responding.
+        if (silenceScheduled) return;
+        silenceScheduled = true;
+        setTimeout(() => proxy?.silence(), 300);
+      },
+    );
+    proxy = await startSilencingProxy(cluster.ory.url);
+    try {
+      await redirectOry(cluster, proxy.url);
+      const started = Date.now();
+
+      const outcome = await sync("--revision", NEW_SHA, "--timeout", "2s");
+
+      expect(outcome.code).toBe(1);
+      expect(outcome.stderr).toContain("dev-ory did not respond within");
+      expect(outcome.stdout).toContain("flux-system");
+      expect(Date.now() - started).toBeLessThan(6_000);
+    } finally {
+      await proxy.close();
+    }
   });
 
   test("missing context is exit 2", async () => {

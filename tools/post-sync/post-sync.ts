@@ -102,6 +102,20 @@ export async function postSync(
     const note = `${shortSha(revision)} already has a ${context} status (${existing.state}); pass --force to test it again`;
     logger.info(note);
     skip(result, "sync", note);
+    if (existing.state === "failure" || existing.state === "error") {
+      // Not testing again must not read as a pass: the revision is known bad.
+      const detail = `${shortSha(revision)} already failed smoke (${context} is ${existing.state}); run \`npm run post-sync -- ${environment.name} --revision ${revision} --force\` to test it again`;
+      logger.error(detail);
+      result.steps.push({
+        name: "smoke",
+        outcome: "failed",
+        exitCode: EXIT_PROBLEM,
+        elapsedMs: 0,
+        detail,
+      });
+      skip(result, "promote", `${context} is ${existing.state}`);
+      return finish(result);
+    }
     skip(result, "smoke", note);
     // Promotion is idempotent, so a tested revision still gets its pull
     // request opened or brought up to date, e.g. after a failed attempt.

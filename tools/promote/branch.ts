@@ -127,22 +127,32 @@ export async function findForeignCommits(
   return foreign;
 }
 
-/**
- * Creates one commit on top of `baseCommit` with the edited files, through
- * a temporary index, so the work tree, the index and the checked-out branch
- * of the clone stay untouched.
- */
+/** Creates one commit on top of `tree.commit` with the edited files. */
 export async function createCommit(
   git: GitRunner,
   tree: CommitTree,
   files: FileEdit[],
   message: string,
 ): Promise<string> {
+  const treeId = await writeEditedTree(git, tree, files);
+  return gitOutput(git, ["commit-tree", treeId, "-p", tree.commit, "-F", "-"], {
+    env: await fallbackIdentity(git),
+    input: message,
+  });
+}
+
+/**
+ * Returns the id of the tree that `tree.commit` gets with the edited files,
+ * written through a temporary index, so the work tree, the index and the
+ * checked-out branch of the clone stay untouched.
+ */
+export async function writeEditedTree(
+  git: GitRunner,
+  tree: CommitTree,
+  files: FileEdit[],
+): Promise<string> {
   const folder = await mkdtemp(path.join(os.tmpdir(), "promote-index-"));
-  const env = {
-    GIT_INDEX_FILE: path.join(folder, "index"),
-    ...(await fallbackIdentity(git)),
-  };
+  const env = { GIT_INDEX_FILE: path.join(folder, "index") };
   try {
     await git.run(["read-tree", tree.commit], { env });
     for (const file of files) {
@@ -155,12 +165,7 @@ export async function createCommit(
         { env },
       );
     }
-    const treeId = await gitOutput(git, ["write-tree"], { env });
-    return await gitOutput(
-      git,
-      ["commit-tree", treeId, "-p", tree.commit, "-F", "-"],
-      { env, input: message },
-    );
+    return await gitOutput(git, ["write-tree"], { env });
   } finally {
     await rm(folder, { recursive: true, force: true });
   }

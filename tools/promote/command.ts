@@ -41,8 +41,8 @@ Environment: GITHUB_TOKEN (pushes and calls the API; optional with --dry-run),
 GITHUB_REPOSITORY (owner/name), GITHUB_API_URL (default https://api.github.com).
 
 Exit codes: 0 opened, updated or nothing to promote; 1 refused by the gate, the
-branch contains someone else's commits, or a step failed; 2 usage, credentials, or
-GitHub or the remote cannot be reached.`;
+branch contains someone else's commits, a difference needs a hand edit, or a
+step failed; 2 usage, credentials, or GitHub or the remote cannot be reached.`;
 
 const OPTIONS = {
   "dry-run": { type: "boolean", default: false },

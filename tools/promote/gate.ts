@@ -21,6 +21,12 @@ export interface GateResult {
   checkedCommits: number;
   /** What was found, in one or two sentences for the pull request. */
   summary: string;
+  /**
+   * "note: smoke/dev has since failed on <sha>" when the gate passed but
+   * the newest status of the context on the base branch is a failure or
+   * error, else null.
+   */
+  note: string | null;
 }
 
 export interface GateInput {
@@ -55,6 +61,7 @@ export async function checkGate(input: GateInput): Promise<GateResult> {
   const [sha = "", subject = ""] = logLine.split("\x1f");
   const empty = {
     context,
+    note: null,
     testedCommit: null,
     targetUrl: null,
     checkedCommits: 0,
@@ -95,8 +102,16 @@ export async function checkGate(input: GateInput): Promise<GateResult> {
         candidate === sha
           ? "that commit"
           : `${shortSha(candidate)}, a descendant of it`;
+      // The rule stays "any success on a descendant", but a newer failure
+      // is worth a look before merging, so it is reported.
+      const later = newestOther?.status;
+      const note =
+        later && (later.state === "failure" || later.state === "error")
+          ? `note: ${context} has since failed on ${shortSha(newestOther?.sha ?? "")}${later.targetUrl ? ` (${later.targetUrl})` : ""}`
+          : null;
       return {
         context,
+        note,
         state: "passed",
         newestChange,
         testedCommit: candidate,
@@ -112,6 +127,7 @@ export async function checkGate(input: GateInput): Promise<GateResult> {
     : ` None of them has a ${context} status yet.`;
   return {
     context,
+    note: null,
     state: "refused",
     newestChange,
     testedCommit: null,

@@ -10,7 +10,6 @@ import { shortSha } from "../sync/revision.js";
 import {
   createCommit,
   fetchRemote,
-  findForeignCommits,
   pushBranch,
   treeAndParent,
   type ForeignCommit,
@@ -34,6 +33,7 @@ import {
   renderTitle,
   type PullRequest,
 } from "./pull-request.js";
+import { findUnownedCommits } from "./ownership.js";
 import { listBuildPaths } from "./sources.js";
 import { readCommitTree } from "./tree.js";
 
@@ -66,6 +66,7 @@ export interface PromotionContext {
  * Outcome of a run. opened, updated, unchanged: the pull request is in
  * place. nothing-to-promote and closed-stale: the environments agree.
  * refused: the gate rejected the promotion. blocked: someone else pushed to the branch.
+ * needs-hand-edit: the only differences are lines the target lacks.
  * dry-run: nothing was written.
  */
 export type PromotionAction =
@@ -76,6 +77,7 @@ export type PromotionAction =
   | "closed-stale"
   | "refused"
   | "blocked"
+  | "needs-hand-edit"
   | "dry-run";
 
 export interface PromotionResult {
@@ -157,6 +159,9 @@ export async function promote(
     foreignCommits: [],
   };
 
+  if (plan.changes.length === 0 && plan.skipped.length > 0) {
+    return needsHandEdit(result);
+  }
   if (plan.changes.length === 0) {
     return closeStale(result, request, context, remote.branchCommit);
   }
@@ -212,8 +217,10 @@ export async function promote(
   if (!github) throw new Error("GitHub access is required outside a dry run");
 
   if (remote.branchCommit) {
-    const foreign = await findForeignCommits(
+    const foreign = await findUnownedCommits(
       git,
+      from,
+      to,
       remote.baseCommit,
       remote.branchCommit,
     );
@@ -296,6 +303,23 @@ function blocked(
   };
 }
 
+// Every difference is one the tool cannot edit, so the environments do not
+// agree yet and any open pull request stays open.
+function needsHandEdit(result: PromotionResult): PromotionResult {
+  const list = result.skipped
+    .map((skip) => {
+      const field = skip.field ? ` ${skip.field}` : "";
+      return `${skip.service}${field} (${skip.overlay})`;
+    })
+    .join(", ");
+  return {
+    ...result,
+    action: "needs-hand-edit",
+    exitCode: EXIT_PROBLEM,
+    message: `${result.to} differs from ${result.from} only where this tool cannot edit the target files: ${list}. Add those lines to ${result.to} by hand, then run promote again.`,
+  };
+}
+
 /**
  * Closes the open promotion pull request for the pair, which is stale once
  * the environments agree, unless someone else has pushed to its branch.
@@ -321,8 +345,10 @@ async function closeStale(
   );
   if (!open) return { ...result, message: `nothing to promote: ${agree}` };
   if (branchCommit) {
-    const foreign = await findForeignCommits(
+    const foreign = await findUnownedCommits(
       context.git,
+      from,
+      to,
       result.baseCommit,
       branchCommit,
     );

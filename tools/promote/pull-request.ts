@@ -77,6 +77,7 @@ export function renderBody(input: BodyInput): string {
     lines.push(`${capitalise(gate.summary)}`);
   }
   if (gate.targetUrl) lines.push("", `Smoke test run: ${gate.targetUrl}`);
+  if (gate.note) lines.push("", `**${capitalise(gate.note)}.**`);
   if (input.skipped.length > 0) {
     lines.push("", "### Not promoted", "");
     for (const skip of input.skipped) {

@@ -22,6 +22,7 @@ export function renderText(result: PromotionResult): string {
         ? " (overridden by --force)"
         : "";
     lines.push(`gate${forced}: ${result.gate.summary}`);
+    if (result.gate.note) lines.push(result.gate.note);
   }
   if (result.action === "dry-run") {
     lines.push("", result.diff.trimEnd());

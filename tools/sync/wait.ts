@@ -1,4 +1,4 @@
-import { ToolError } from "../lib/errors.js";
+import { EXIT_CANNOT_START, EXIT_PROBLEM, ToolError } from "../lib/errors.js";
 import {
   createKubernetesClient,
   listObjects,
@@ -106,6 +106,11 @@ export interface WaitSeams {
 // server that blinks during a rolling update should not end a long wait.
 const MAX_FAILED_POLLS = 3;
 
+// Longest wait for one cluster's requests of a poll (they run in parallel),
+// so an API server that accepts connections but never responds costs one
+// poll, not the whole wait. The remaining --timeout caps it further.
+const REQUEST_TIMEOUT_MS = 30_000;
+
 // Progress repeats at least this often even when nothing changed, so a
 // person watching a CI log sees the wait is alive.
 const PROGRESS_EVERY_MS = 60_000;
@@ -137,7 +142,13 @@ export async function waitForSync(
   );
   for (;;) {
     try {
-      const snapshots = await Promise.all(seams.readers.map(readSnapshot));
+      const remainingMs = options.timeoutMs - (now() - started);
+      const limitMs = Math.max(1, Math.min(REQUEST_TIMEOUT_MS, remainingMs));
+      const snapshots = await Promise.all(
+        seams.readers.map((reader) =>
+          withTimeout(readSnapshot(reader), limitMs, reader.cluster, polled),
+        ),
+      );
       lastStates = snapshots.flatMap((snapshot) =>
         assessCluster(snapshot, options.revision),
       );
@@ -179,6 +190,39 @@ export async function waitForSync(
     }
     await sleep(Math.min(options.intervalMs, options.timeoutMs - elapsedMs));
   }
+}
+
+/**
+ * Rejects with a ToolError when `promise` has not settled after
+ * `milliseconds`: exit 2 while no poll has been answered yet, because the
+ * cluster may be unreachable, else exit 1.
+ * NOTE: the request itself is not aborted, so its socket stays open until
+ * the process exits.
+ */
+function withTimeout<T>(
+  promise: Promise<T>,
+  milliseconds: number,
+  cluster: string,
+  answeredBefore: boolean,
+): Promise<T> {
+  // A request that settles after its timeout must not surface as an
+  // unhandled rejection.
+  promise.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const message = `the Kubernetes API of context ${cluster} did not respond within ${formatDuration(milliseconds)}`;
+      reject(
+        answeredBefore
+          ? new ToolError(`${message}; it responded earlier`, EXIT_PROBLEM)
+          : new ToolError(
+              `${message} and has not responded to any request; check the network path to the API server and that it is healthy`,
+              EXIT_CANNOT_START,
+            ),
+      );
+    }, milliseconds);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** "dev-ory Kustomization flux-system/ory (reconciling)" */
