@@ -67,8 +67,8 @@ export async function waitForNodegroup(
     label: `node group ${nodegroupName}`,
     action: "eks:DescribeNodegroup",
     read: (output) => (output as { nodegroup?: Nodegroup }).nodegroup,
-    // The SDK waiter fails only on CREATE_FAILED and would poll the others
-    // until it times out.
+    // The SDK waiter (client-eks 3.1178) fails only on CREATE_FAILED and
+    // would poll the other failed states until it times out.
     stopOn: new Set(["CREATE_FAILED", "DELETING", "DELETE_FAILED", "DEGRADED"]),
     run: (client, abortSignal) =>
       waitUntilNodegroupActive(

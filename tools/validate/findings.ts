@@ -1,6 +1,6 @@
 import { findRule } from "./rules.js";
 
-/** How bad a finding is: errors fail the run, warnings and notes do not. */
+/** Severity of a finding: errors fail the run, warnings and notes do not. */
 export type Severity = "error" | "warning" | "note";
 
 /** One problem found by a check, located where a person should edit. */
@@ -14,7 +14,7 @@ export interface Finding {
   /** `Kind/namespace/name` of the object concerned, when there is one. */
   resource?: string;
   message: string;
-  /** What to change to fix it. */
+  /** The change that fixes it. */
   fix?: string;
 }
 

@@ -54,7 +54,7 @@ export function findKustomizationFile(
   return found;
 }
 
-/** The parsed content of a kustomization file, or undefined if unreadable. */
+/** Returns the parsed content of a kustomization file, or undefined if unreadable. */
 export function readKustomization(
   tree: SourceTree,
   file: string,
@@ -72,7 +72,7 @@ const FILE_LIST_FIELDS = [
   "configurations",
 ];
 
-/** Every local path a kustomization lists (remote URLs are left out). */
+/** Lists every local path a kustomization names (remote URLs are left out). */
 export function listedEntries(data: Record<string, unknown>): ListedEntry[] {
   const entries: ListedEntry[] = [];
   const addList = (field: string, expect: ListedEntry["expect"]) => {

@@ -186,7 +186,7 @@ export class Locator {
   }
 }
 
-/** The document whose content starts at or right after `line`. */
+/** Finds the document whose content starts at or right after `line`. */
 function pickDocument(
   positioned: PositionedFile,
   line: number,
@@ -233,13 +233,13 @@ function walk(
         }
       }
     } else if (isSeq(node) && typeof part === "number") {
-      const wanted = Array.isArray(renderedNode)
+      const expected = Array.isArray(renderedNode)
         ? renderedNode[part]
         : undefined;
-      const wantedName = isPlainObject(wanted) ? wanted.name : undefined;
-      if (typeof wantedName === "string") {
+      const expectedName = isPlainObject(expected) ? expected.name : undefined;
+      if (typeof expectedName === "string") {
         next = node.items.find(
-          (item) => isMap(item) && item.get("name") === wantedName,
+          (item) => isMap(item) && item.get("name") === expectedName,
         ) as Node | undefined;
       }
       if (!next && !exact) next = node.items[part] as Node | undefined;

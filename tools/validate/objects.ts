@@ -1,6 +1,6 @@
 import { isPlainObject } from "./structural-schema.js";
 
-/** Where an object came from in the validated tree. */
+/** Source location of an object in the validated tree. */
 export interface Origin {
   /** Path relative to the root, with forward slashes. */
   file: string;
@@ -16,7 +16,7 @@ export interface Build {
   path: string;
   /** Cluster the build is applied to, from `clusters/<name>/`; "" if unknown. */
   cluster: string;
-  /** Where the Flux Kustomization is declared, when there is one. */
+  /** Location of the Flux Kustomization, when there is one. */
   declaredAt?: Origin;
   /** kustomization.yaml files the build read, for mapping patches back. */
   kustomizationFiles: string[];
@@ -108,31 +108,3 @@ export function getPath(data: unknown, ...keys: string[]): unknown {
   }
   return current;
 }
-
-/**
- * Kinds that live outside namespaces, so Flux's targetNamespace leaves them
- * alone. Custom resources are namespaced unless their CRD says otherwise.
- */
-export const CLUSTER_SCOPED_KINDS = new Set([
-  "Namespace",
-  "Node",
-  "PersistentVolume",
-  "ClusterRole",
-  "ClusterRoleBinding",
-  "CustomResourceDefinition",
-  "StorageClass",
-  "PriorityClass",
-  "IngressClass",
-  "RuntimeClass",
-  "CSIDriver",
-  "CSINode",
-  "VolumeAttachment",
-  "MutatingWebhookConfiguration",
-  "ValidatingWebhookConfiguration",
-  "ValidatingAdmissionPolicy",
-  "ValidatingAdmissionPolicyBinding",
-  "APIService",
-  "CertificateSigningRequest",
-  "FlowSchema",
-  "PriorityLevelConfiguration",
-]);

@@ -36,7 +36,7 @@ interface EnvEntry {
   valueFrom?: unknown;
 }
 
-/** The Secret name the chart reads, or undefined while the chart makes its own. */
+/** Returns the Secret name the chart reads, or undefined while the chart makes its own. */
 export function chartSecretName(release: OryRelease): string | undefined {
   if (valueAt(release, "secret.enabled") !== false) return undefined;
   const override = valueAt(release, "secret.nameOverride");
@@ -72,10 +72,10 @@ function extraEnvFor(
 }
 
 /**
- * The DSN reaches a workload through the chart's own Secret (config.dsn with
- * secret.enabled), through an existing Secret holding `dsn`, or through a DSN
- * variable in the extra environment; the migration Job's extra environment
- * is job.extraEnv when set, which replaces deployment.extraEnv.
+ * Checks that the DSN reaches a workload: through the chart's own Secret
+ * (config.dsn with secret.enabled), an existing Secret containing `dsn`, or
+ * a DSN variable in the extra environment. For the migration Job,
+ * job.extraEnv replaces deployment.extraEnv when it is set.
  */
 function checkDsnReaches(
   context: OryContext,
@@ -188,7 +188,7 @@ function checkSecretKeys(context: OryContext, release: OryRelease): void {
   });
 }
 
-/** Every DSN written in git: the config's, and DSN values in extra environments. */
+/** Lists every DSN written in git: the config's, and DSN values in extra environments. */
 function visibleDsns(
   release: OryRelease,
 ): { path: (string | number)[]; dsn: string }[] {
