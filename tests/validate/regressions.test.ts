@@ -1,4 +1,5 @@
-import { writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { validate } from "../../tools/validate/validate.js";
@@ -311,6 +312,26 @@ spec: {}
       expect(
         result.findings.map((finding) => `${finding.rule} ${finding.file}`),
       ).toContain("yaml-syntax apps/latin1.yaml");
+    } finally {
+      await removeTree(root);
+    }
+  });
+
+  it("skips a named pipe and a dangling link without waiting on them", async () => {
+    const root = await writeTree(base);
+    try {
+      // git lists untracked links; a folder walk would skip them anyway.
+      execFileSync("git", ["init", "-q", root]);
+      execFileSync("mkfifo", [path.join(root, "apps/pipe")]);
+      await symlink("pipe", path.join(root, "apps/pipe.yaml"));
+      await symlink("missing.yaml", path.join(root, "apps/dangling.yaml"));
+      // In a child process, so a blocking open fails the test, not the run.
+      const outcome = runValidateCommand([root, "--format", "json"]);
+      expect(outcome.status).toBe(0);
+      const report = JSON.parse(outcome.stdout) as {
+        summary: { files: number };
+      };
+      expect(report.summary.files).toBe(Object.keys(base).length);
     } finally {
       await removeTree(root);
     }

@@ -1,6 +1,6 @@
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
-import type { SourceTree } from "./repository.js";
+import { filesUnder, type SourceTree } from "./repository.js";
 import { isPlainObject } from "./structural-schema.js";
 
 export const KUSTOMIZATION_FILE_NAMES = [
@@ -205,7 +205,7 @@ export function collectChain(
   for (const entry of listedEntries(data)) {
     const target = joinRelative(directory, entry.value);
     listedPaths.push(target);
-    if (entry.expect !== "file" && isDirectory(tree.root, target)) {
+    if (entry.expect !== "file" && isDirectory(tree, target)) {
       const nested = collectChain(tree, target, seen);
       kustomizationFiles.push(...nested.kustomizationFiles);
       listedPaths.push(...nested.listedPaths);
@@ -214,16 +214,40 @@ export function collectChain(
   return { kustomizationFiles, listedPaths };
 }
 
-export function isDirectory(root: string, relative: string): boolean {
-  try {
-    return statSync(path.join(root, relative)).isDirectory();
-  } catch {
-    return false;
+type PathKind = "file" | "directory" | "missing";
+
+const pathKindCache = new WeakMap<SourceTree, Map<string, PathKind>>();
+
+/**
+ * What `relative` is on disk. A YAML file or a folder holding one is known
+ * from the loaded tree without a system call; kustomizations list thousands
+ * of such paths. Anything else is looked up once per tree.
+ */
+function pathKind(tree: SourceTree, relative: string): PathKind {
+  if (tree.files.has(relative)) return "file";
+  if (filesUnder(tree, relative).length > 0) return "directory";
+  let cache = pathKindCache.get(tree);
+  if (!cache) pathKindCache.set(tree, (cache = new Map()));
+  let kind = cache.get(relative);
+  if (kind === undefined) {
+    try {
+      kind = statSync(path.join(tree.root, relative)).isDirectory()
+        ? "directory"
+        : "file";
+    } catch {
+      kind = "missing";
+    }
+    cache.set(relative, kind);
   }
+  return kind;
 }
 
-export function pathExists(root: string, relative: string): boolean {
-  return existsSync(path.join(root, relative));
+export function isDirectory(tree: SourceTree, relative: string): boolean {
+  return pathKind(tree, relative) === "directory";
+}
+
+export function pathExists(tree: SourceTree, relative: string): boolean {
+  return pathKind(tree, relative) !== "missing";
 }
 
 /** Joins and normalises a relative path, with forward slashes. */

@@ -50,7 +50,7 @@ export function plainFiles(
     if (typeof resource !== "string" || resource.includes("://"))
       return undefined;
     const target = joinRelative(directory, resource);
-    if (isDirectory(tree.root, target)) {
+    if (isDirectory(tree, target)) {
       const nested = plainFiles(tree, target, seen);
       if (!nested) return undefined;
       files.push(...nested);

@@ -373,10 +373,7 @@ async function renderBuild(
   result: RenderResult,
 ): Promise<RenderedObject[]> {
   const { tree, sink } = options;
-  if (
-    !pathExists(tree.root, build.path) ||
-    !isDirectory(tree.root, build.path)
-  ) {
+  if (!pathExists(tree, build.path) || !isDirectory(tree, build.path)) {
     // The references check reports the missing path at its declaration.
     return [];
   }
@@ -982,6 +979,11 @@ async function runLimited<T>(
 
 let running = 0;
 let busySince = 0;
+
+/** True while a kustomize child runs, so the caller's work overlaps it. */
+export function kustomizeRunning(): boolean {
+  return running > 0;
+}
 
 /**
  * Runs one kustomize build, adding to `kustomizeMs` only the time when no

@@ -22,7 +22,7 @@ import {
   looksLikeKubernetesObject,
   type RenderedObject,
 } from "./objects.js";
-import { renderAll } from "./render.js";
+import { kustomizeRunning, renderAll } from "./render.js";
 import { loadTree, type SourceTree } from "./repository.js";
 import { MAX_EXPANDED_NODES, MAX_FILE_BYTES } from "./yaml-docs.js";
 
@@ -95,8 +95,9 @@ export async function validate(
     concurrency: options.concurrency ?? Math.max(2, availableParallelism() * 2),
     ...(clusters ? { clusters } : {}),
     onObjects: (built) => {
-      if (!filesChecked) {
-        // Needs only the tree; done here, it overlaps the running builds.
+      if (!filesChecked && kustomizeRunning()) {
+        // Needs only the tree; done while a kustomize child keeps the other
+        // core busy, never before the first one starts.
         checkKustomizationFiles(tree, sink, locator);
         filesChecked = true;
       }

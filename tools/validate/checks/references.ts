@@ -180,9 +180,9 @@ function checkKustomizationPath(
   const relative = joinRelative(".", declared.replace(/^\/+/, ""));
   const problem = relative.startsWith("..")
     ? "leaves the repository"
-    : !pathExists(tree.root, relative)
+    : !pathExists(tree, relative)
       ? "does not exist in the repository"
-      : !isDirectory(tree.root, relative)
+      : !isDirectory(tree, relative)
         ? "is a file, not a folder"
         : undefined;
   if (!problem) return;
@@ -215,14 +215,14 @@ export function checkKustomizationFiles(
     for (const entry of listedEntries(data)) {
       const target = joinRelative(directory, entry.value);
       let problem: string | undefined;
-      if (!pathExists(tree.root, target)) problem = "does not exist";
-      else if (entry.expect === "file" && isDirectory(tree.root, target))
+      if (!pathExists(tree, target)) problem = "does not exist";
+      else if (entry.expect === "file" && isDirectory(tree, target))
         problem = "is a folder, but a file is expected here";
-      else if (entry.expect === "directory" && !isDirectory(tree.root, target))
+      else if (entry.expect === "directory" && !isDirectory(tree, target))
         problem = "is a file, but a folder is expected here";
       else if (
         entry.expect === "resource" &&
-        isDirectory(tree.root, target) &&
+        isDirectory(tree, target) &&
         !findKustomizationFile(tree, target)
       ) {
         problem =

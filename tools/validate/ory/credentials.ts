@@ -58,7 +58,9 @@ export function checkPlaintextCredentials(context: OryContext): void {
       skip: (path) =>
         (isRelease && path.length === 2 && path[1] === "values") ||
         (isSecret && path.length === 1 && isDataField(path[0])) ||
-        (skipped?.has(path.join("\0")) ?? false),
+        (skipped !== undefined &&
+          path.length === 2 &&
+          skipped.has(path.join("\0"))),
     });
   }
   for (const release of context.releases) checkConfigSecrets(context, release);
@@ -95,12 +97,15 @@ interface Scan {
   skip?: (path: FieldPath) => boolean;
 }
 
+/**
+ * Walks `value` depth first. `path` is one array pushed and popped along the
+ * way, since this visits every node of every object; a report gets a copy.
+ */
 function scanValue(value: unknown, path: FieldPath, scan: Scan): void {
-  if (path.length > 0 && scan.skip?.(path)) return;
   if (typeof value === "string") {
     const url = credentialUrlIn(value);
     if (url === undefined) return;
-    scan.report(path, {
+    scan.report([...path], {
       rule: RULE,
       severity: "error",
       message: `${scan.describe(path)} contains a URL with a password (${redactDsn(url)}); everyone who can read the repository gets it`,
@@ -112,27 +117,33 @@ function scanValue(value: unknown, path: FieldPath, scan: Scan): void {
     const last = path[path.length - 1];
     const isEnvList =
       typeof last === "string" && (last === "env" || last.endsWith("Env"));
-    value.forEach((item, index) => {
-      const itemPath = [...path, index];
-      if (isEnvList && checkEnvEntry(item, itemPath, scan)) {
+    for (let index = 0; index < value.length; index++) {
+      const item: unknown = value[index];
+      path.push(index);
+      if (isEnvList && checkEnvEntry(item, path, scan)) {
         // The entry is reported; scan its other fields only.
         const { value: _value, ...rest } = item as Record<string, unknown>;
-        scanValue(rest, itemPath, scan);
-        return;
+        scanValue(rest, path, scan);
+      } else {
+        scanValue(item, path, scan);
       }
-      scanValue(item, itemPath, scan);
-    });
+      path.pop();
+    }
     return;
   }
   if (isPlainObject(value)) {
-    for (const [key, child] of Object.entries(value)) {
-      scanValue(child, [...path, key], scan);
+    for (const key in value) {
+      path.push(key);
+      if (!scan.skip?.(path)) scanValue(value[key], path, scan);
+      path.pop();
     }
   }
 }
 
 /** Finds the URL with a password in a string: the whole string, or a word of a text. */
 function credentialUrlIn(value: string): string | undefined {
+  // Both forms need a scheme; most strings are names and numbers.
+  if (!value.includes("://")) return undefined;
   if (!/\s/.test(value)) return hasUrlPassword(value) ? value : undefined;
   return urlsIn(value).find(hasUrlPassword);
 }
