@@ -196,6 +196,28 @@ describe("validate follows kustomize-controller", () => {
     expect(result.findings[0]!.line).toBe(7);
   });
 
+  it("finds a Kustomization whose kind is spelt with an escape", async () => {
+    // Files are only parsed early when their text may name a Kustomization.
+    const entry = FLUX_ENTRY.replace(
+      "kind: Kustomization",
+      'kind: "Kustomi\\x7Aation"',
+    ).replace(
+      "  prune: true",
+      '  prune: true\n  postBuild:\n    substitute:\n      REPLICAS: "3"',
+    );
+    expect(entry).not.toContain("Kustomization");
+    const result = await validateFiles({
+      ...base,
+      "clusters/test/flux.yaml": entry,
+      "apps/deployment.yaml": DEPLOYMENT.replace(
+        "replicas: 2",
+        "replicas: ${REPLICAS}",
+      ),
+    });
+    expect(result.findings).toEqual([]);
+    expect(result.summary.validated).toBe(result.summary.objects);
+  });
+
   it("does not substitute inside comments", async () => {
     const entry = FLUX_ENTRY.replace(
       "  prune: true",

@@ -212,6 +212,8 @@ async function renderEntryFiles(
 function findSeedKustomizations(tree: SourceTree): PendingKustomization[] {
   const seeds: PendingKustomization[] = [];
   for (const file of tree.files.values()) {
+    // Files that cannot hold one stay unparsed until a build reads them.
+    if (!file.mayContain("Kustomization")) continue;
     for (const document of file.documents) {
       if (
         !isFluxKustomization(document.data) ||
@@ -274,6 +276,7 @@ function selfSources(tree: SourceTree): Set<string> | null {
   if (selfSourcesCache.has(tree)) return selfSourcesCache.get(tree) ?? null;
   const repositories: { id: string; name: string; url: unknown }[] = [];
   for (const file of tree.files.values()) {
+    if (!file.mayContain("GitRepository")) continue;
     for (const document of file.documents) {
       if (kindOf(document.data) !== "GitRepository") continue;
       repositories.push({

@@ -14,19 +14,68 @@ import { UsageError } from "../lib/errors.js";
 import {
   MAX_FILE_BYTES,
   parseYaml,
+  type ParsedYaml,
   type YamlDocument,
   type YamlProblem,
 } from "./yaml-docs.js";
 
 const execFileAsync = promisify(execFile);
 
-/** A YAML file of the validated tree, parsed. */
-export interface SourceFile {
+/**
+ * A YAML file of the validated tree. Its text is read when the tree is
+ * loaded; it is parsed the first time its documents or problems are asked
+ * for. Builds can then start once the files they read are parsed, and the
+ * rest of the tree is parsed while kustomize runs.
+ */
+export class SourceFile {
   /** Path relative to the root, with forward slashes. */
-  path: string;
-  documents: YamlDocument[];
-  problems: YamlProblem[];
-  empty: boolean;
+  readonly path: string;
+  private readonly text: string;
+  private readonly bytes: number;
+  private result: ParsedYaml | undefined;
+
+  constructor(path: string, text: string, bytes: number) {
+    this.path = path;
+    this.text = text;
+    this.bytes = bytes;
+  }
+
+  get parsed(): boolean {
+    return this.result !== undefined;
+  }
+
+  get documents(): YamlDocument[] {
+    return this.parse().documents;
+  }
+
+  get problems(): YamlProblem[] {
+    return this.parse().problems;
+  }
+
+  /** True for a file with no document and no problem, e.g. only comments. */
+  get empty(): boolean {
+    const { documents, problems } = this.parse();
+    return documents.length === 0 && problems.length === 0;
+  }
+
+  /**
+   * False only when no document of the file can have `word` in any key or
+   * value, so a search for one kind can skip parsing the file. A YAML
+   * scalar spells a word out in the text unless it uses a backslash escape
+   * in double quotes; aliases repeat text that is in the same file.
+   */
+  mayContain(word: string): boolean {
+    return this.text.includes(word) || this.text.includes("\\");
+  }
+
+  /** Parses the file unless it is parsed already. */
+  parse(): ParsedYaml {
+    this.result ??=
+      this.bytes === 0
+        ? { documents: [], problems: [] }
+        : parseYaml(this.text, this.bytes);
+    return this.result;
+  }
 }
 
 /** Every YAML file of the tree, keyed by its relative path. */
@@ -101,28 +150,36 @@ async function walk(root: string, prefix = ""): Promise<string[]> {
   return files;
 }
 
-/** Reads and parses every YAML file of the tree. */
+/** Reads every YAML file of the tree; each is parsed when first used. */
 export async function loadTree(root: string): Promise<SourceTree> {
   // listYamlFiles returns sorted paths, so the map keeps that order.
   const paths = await listYamlFiles(root);
   const files = new Map<string, SourceFile>();
   for (const relative of paths) {
-    const file = loadFileSync(root, relative);
-    if (file) files.set(relative, file);
+    const file = readSmallFile(path.join(root, relative));
+    // An oversized file comes back without its text and fails on its size.
+    if (file)
+      files.set(relative, new SourceFile(relative, file.text, file.bytes));
   }
   return { root, files };
 }
 
-function loadFileSync(root: string, relative: string): SourceFile | undefined {
-  const file = readSmallFile(path.join(root, relative));
-  if (file === undefined) return undefined;
-  if (file.bytes === 0)
-    return { path: relative, documents: [], problems: [], empty: true };
-  // An oversized file comes back without its text and is rejected by size.
-  const { documents, problems } = parseYaml(file.text, file.bytes);
-  const empty = problems.length === 0 && documents.length === 0;
-  return { path: relative, documents, problems, empty };
+/**
+ * Parses files not parsed yet, in tree order, until `deadline` (a
+ * performance.now() value) passes. Returns false once every file is parsed.
+ */
+export function parseAhead(tree: SourceTree, deadline: number): boolean {
+  let pending = pendingFiles.get(tree);
+  if (!pending) pendingFiles.set(tree, (pending = tree.files.values()));
+  for (;;) {
+    const next = pending.next();
+    if (next.done) return false;
+    next.value.parse();
+    if (performance.now() >= deadline) return true;
+  }
 }
+
+const pendingFiles = new WeakMap<SourceTree, Iterator<SourceFile>>();
 
 /**
  * Reads a regular file as UTF-8 through one descriptor, so its size is

@@ -23,10 +23,12 @@ import {
   type RenderedObject,
 } from "./objects.js";
 import { kustomizeRunning, renderAll } from "./render.js";
-import { loadTree, type SourceTree } from "./repository.js";
+import { loadTree, parseAhead, type SourceTree } from "./repository.js";
 import { MAX_EXPANDED_NODES, MAX_FILE_BYTES } from "./yaml-docs.js";
 
 const NO_CRDS: CrdSchemas = new Map();
+/** Longest stretch of parsing ahead between two builds. */
+const PARSE_SLICE_MS = 10;
 
 export interface ValidateOptions {
   root: string;
@@ -75,7 +77,6 @@ export async function validate(
       `no YAML files found under ${root}; check the path, and that git does not ignore the manifests (git ls-files lists what is read)`,
     );
   }
-  reportFileProblems(tree, sink);
   const locator = new Locator(tree);
   const models = checkModels(tree, sink, locator);
   const clusters = clustersOf(models.environments, options.environment);
@@ -95,17 +96,21 @@ export async function validate(
     concurrency: options.concurrency ?? Math.max(2, availableParallelism() * 2),
     ...(clusters ? { clusters } : {}),
     onObjects: (built) => {
-      if (!filesChecked && kustomizeRunning()) {
-        // Needs only the tree; done while a kustomize child keeps the other
-        // core busy, never before the first one starts.
+      validated += checkObjectSchemas(built, NO_CRDS, sink, locator, deferred);
+      // Work that needs only the tree is done while a kustomize child keeps
+      // the other core busy, in slices, so the next builds start on time.
+      if (!kustomizeRunning()) return;
+      if (!filesChecked) {
         checkKustomizationFiles(tree, sink, locator);
         filesChecked = true;
+      } else {
+        parseAhead(tree, performance.now() + PARSE_SLICE_MS);
       }
-      validated += checkObjectSchemas(built, NO_CRDS, sink, locator, deferred);
     },
   });
   const rendered = await rendering;
   if (!filesChecked) checkKustomizationFiles(tree, sink, locator);
+  reportFileProblems(tree, sink);
   const objects = rendered.objects;
 
   const crds = collectCrdSchemas(objects);

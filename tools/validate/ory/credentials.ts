@@ -266,6 +266,7 @@ function checkSecretFiles(context: OryContext): void {
     ),
   );
   for (const file of context.tree.files.values()) {
+    if (!file.mayContain("Secret")) continue;
     for (const document of file.documents) {
       const data = document.data;
       if (!isPlainObject(data) || kindOf(data) !== "Secret") continue;
