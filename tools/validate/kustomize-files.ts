@@ -219,7 +219,7 @@ type PathKind = "file" | "directory" | "missing";
 const pathKindCache = new WeakMap<SourceTree, Map<string, PathKind>>();
 
 /**
- * What `relative` is on disk. A YAML file or a folder holding one is known
+ * Returns what `relative` is on disk. A YAML file or a folder holding one is known
  * from the loaded tree without a system call; kustomizations list thousands
  * of such paths. Anything else is looked up once per tree.
  */

@@ -61,8 +61,8 @@ export class SourceFile {
   /**
    * False only when no document of the file can have `word` in any key or
    * value, so a search for one kind can skip parsing the file. A YAML
-   * scalar spells a word out in the text unless it uses a backslash escape
-   * in double quotes; aliases repeat text that is in the same file.
+   * scalar contains its words as written, unless a double-quoted scalar
+   * spells one with a backslash escape. Aliases repeat text of the same file.
    */
   mayContain(word: string): boolean {
     return this.text.includes(word) || this.text.includes("\\");

@@ -27,7 +27,7 @@ import { loadTree, parseAhead, type SourceTree } from "./repository.js";
 import { MAX_EXPANDED_NODES, MAX_FILE_BYTES } from "./yaml-docs.js";
 
 const NO_CRDS: CrdSchemas = new Map();
-/** Longest stretch of parsing ahead between two builds. */
+/** Maximum time, in milliseconds, spent parsing ahead between two builds. */
 const PARSE_SLICE_MS = 10;
 
 export interface ValidateOptions {
