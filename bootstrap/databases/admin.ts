@@ -9,6 +9,7 @@ import {
   type SqlSession,
 } from "../../tools/lib/postgres.js";
 import {
+  cockroachDialect,
   detectDialect,
   type Dialect,
   type Query,
@@ -63,7 +64,11 @@ export class AdminConnection {
       const [row] = await session.query<{ version: string }>(
         "SELECT version() AS version",
       );
-      const dialect = detectDialect(String(row?.version));
+      let dialect = detectDialect(String(row?.version));
+      if (dialect.name === "cockroachdb") {
+        const stores = await storesPasswordVerifiers(session);
+        dialect = cockroachDialect(dialect.version, stores);
+      }
       const connection = new AdminConnection(admin, dialect, origin, session);
       if (dialect.name === "cockroachdb")
         await connection.rejectInsecureCluster();
@@ -155,5 +160,25 @@ export class AdminConnection {
     }
     await session.end();
     throw new ToolError(INSECURE_CLUSTER, EXIT_CANNOT_START);
+  }
+}
+
+/**
+ * Reads whether CockroachDB stores a SCRAM verifier given as a password
+ * (`server.user_login.store_client_pre_hashed_passwords.enabled`, on by
+ * default since v22.2). An admin user without the privilege to view cluster
+ * settings gets false, and passwords are then sent as they are.
+ */
+export async function storesPasswordVerifiers(
+  session: SqlSession,
+): Promise<boolean> {
+  try {
+    const [row] = await session.query<Record<string, unknown>>(
+      "SHOW CLUSTER SETTING server.user_login.store_client_pre_hashed_passwords.enabled",
+    );
+    const value = row ? Object.values(row)[0] : undefined;
+    return value === true || value === "true" || value === "t";
+  } catch {
+    return false;
   }
 }

@@ -1,4 +1,5 @@
 import { EXIT_CANNOT_START, ToolError } from "../../tools/lib/errors.js";
+import { scramVerifier } from "./scram.js";
 
 /**
  * SQL text for CockroachDB and PostgreSQL. Statements here are plain data,
@@ -43,6 +44,11 @@ export interface Dialect {
    * public on every new database. CockroachDB has no such privilege.
    */
   hasTemporaryPrivilege: boolean;
+  /**
+   * Whether the server stores a SCRAM-SHA-256 verifier given as a password
+   * as the user's hash, instead of hashing the verifier text.
+   */
+  storesPasswordVerifiers: boolean;
   createDatabase(database: string): Statement;
   createUser(user: string, password: string): Statement;
   setPassword(user: string, password: string): Statement;
@@ -94,19 +100,25 @@ export function detectDialect(version: string): Dialect {
   );
 }
 
-// TODO: send a SCRAM-SHA-256 verifier instead of the password, so that a
-// PostgreSQL server with log_statement = ddl does not log it in clear text.
+/**
+ * Builds a statement that sets a password through its SCRAM-SHA-256
+ * verifier where the server stores one as sent, so the password itself
+ * never reaches the server's statement log. Otherwise, and for a password
+ * the verifier cannot encode, the statement carries the password.
+ */
 function passwordStatement(
   prefix: string,
   user: string,
   password: string,
+  storesVerifiers: boolean,
 ): Statement {
   const head = `${prefix} ${quoteIdentifier(user)} WITH PASSWORD`;
+  const value = (storesVerifiers && scramVerifier(password)) || password;
   return {
-    sql: `${head} ${quoteLiteral(password)}`,
+    sql: `${head} ${quoteLiteral(value)}`,
     shown: `${head} '***'`,
     database: null,
-    secrets: [password],
+    secrets: value === password ? [password] : [value, password],
   };
 }
 
@@ -120,7 +132,10 @@ function plain(sql: string, database: string | null = null): Statement {
  * texts are checked as strings only. The SHOW statements' column names are
  * those that CockroachDB 23.1 to 24.1 document.
  */
-export function cockroachDialect(version: string): Dialect {
+export function cockroachDialect(
+  version: string,
+  storesPasswordVerifiers = false,
+): Dialect {
   return {
     name: "cockroachdb",
     version,
@@ -129,12 +144,18 @@ export function cockroachDialect(version: string): Dialect {
     publicCanCreateInNewDatabases: true,
     checksConnect: false,
     hasTemporaryPrivilege: false,
+    storesPasswordVerifiers,
     createDatabase: (database) =>
       plain(`CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(database)}`),
     createUser: (user, password) =>
-      passwordStatement("CREATE USER IF NOT EXISTS", user, password),
+      passwordStatement(
+        "CREATE USER IF NOT EXISTS",
+        user,
+        password,
+        storesPasswordVerifiers,
+      ),
     setPassword: (user, password) =>
-      passwordStatement("ALTER USER", user, password),
+      passwordStatement("ALTER USER", user, password, storesPasswordVerifiers),
     databaseGrants: (database) => ({
       sql: `SELECT grantee, privilege_type FROM [SHOW GRANTS ON DATABASE ${quoteIdentifier(database)}]`,
       params: [],
@@ -191,12 +212,14 @@ export function postgresDialect(version: string, major: number): Dialect {
     publicCanCreateInNewDatabases: major < 15,
     checksConnect: true,
     hasTemporaryPrivilege: true,
+    // PostgreSQL 10 added SCRAM and stores a value in verifier form as is.
+    storesPasswordVerifiers: major >= 10,
     createDatabase: (database) =>
       plain(`CREATE DATABASE ${quoteIdentifier(database)}`),
     createUser: (user, password) =>
-      passwordStatement("CREATE USER", user, password),
+      passwordStatement("CREATE USER", user, password, major >= 10),
     setPassword: (user, password) =>
-      passwordStatement("ALTER USER", user, password),
+      passwordStatement("ALTER USER", user, password, major >= 10),
     databaseGrants: (database) => ({
       sql:
         `SELECT ${GRANTEE} AS grantee, a.privilege_type FROM pg_catalog.pg_database AS d,` +

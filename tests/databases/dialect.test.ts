@@ -13,7 +13,9 @@ import {
   revokeConnectFromPublic,
   revokeCreateOnPublicSchema,
 } from "../../bootstrap/databases/dialect.js";
+import { storesPasswordVerifiers } from "../../bootstrap/databases/admin.js";
 import { ToolError } from "../../tools/lib/errors.js";
+import type { SqlSession } from "../../tools/lib/postgres.js";
 
 const COCKROACH_VERSION =
   "CockroachDB CCL v24.1.4 (x86_64-pc-linux-gnu, built 2024/08/29 17:00:00, go1.22.5 X:nocoverageredesign)";
@@ -94,6 +96,16 @@ describe("CockroachDB statements", () => {
     expect(statement.shown).not.toContain("New456");
   });
 
+  test("verifier when the cluster stores them", () => {
+    const storing = cockroachDialect(COCKROACH_VERSION, true);
+    const statement = storing.setPassword("kratos", "New456");
+    expect(statement.sql).toMatch(
+      /^ALTER USER "kratos" WITH PASSWORD 'SCRAM-SHA-256\$4096:/,
+    );
+    expect(statement.sql).not.toContain("New456");
+    expect(statement.shown).toBe(`ALTER USER "kratos" WITH PASSWORD '***'`);
+  });
+
   test("grant queries use SHOW GRANTS", () => {
     const database = dialect.databaseGrants("keto");
     expect(database.sql).toBe(
@@ -132,10 +144,29 @@ describe("PostgreSQL statements", () => {
     expect(dialect.createDatabase("hydra").sql).toBe('CREATE DATABASE "hydra"');
   });
 
-  test("user has no IF NOT EXISTS", () => {
+  test("user has no IF NOT EXISTS and sends a verifier", () => {
     const statement = dialect.createUser("hydra", "Secret123");
-    expect(statement.sql).toBe(`CREATE USER "hydra" WITH PASSWORD 'Secret123'`);
+    expect(statement.sql).toMatch(
+      /^CREATE USER "hydra" WITH PASSWORD 'SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+'$/,
+    );
+    expect(statement.sql).not.toContain("Secret123");
     expect(statement.shown).toBe(`CREATE USER "hydra" WITH PASSWORD '***'`);
+    expect(statement.secrets).toContain("Secret123");
+  });
+
+  test("password outside printable ASCII is sent as is", () => {
+    const statement = dialect.setPassword("hydra", "Geheimnis\u00e4");
+    expect(statement.sql).toBe(
+      `ALTER USER "hydra" WITH PASSWORD 'Geheimnis\u00e4'`,
+    );
+  });
+
+  test("PostgreSQL 9 gets the password", () => {
+    const old = postgresDialect("PostgreSQL 9.6.24 on x86_64", 9);
+    expect(old.storesPasswordVerifiers).toBe(false);
+    expect(old.createUser("hydra", "Secret123").sql).toBe(
+      `CREATE USER "hydra" WITH PASSWORD 'Secret123'`,
+    );
   });
 
   test("grant queries read ACLs", () => {
@@ -195,5 +226,40 @@ describe("statements shared by both servers", () => {
   test("quoting doubles quote characters", () => {
     expect(quoteIdentifier('we"ird')).toBe('"we""ird"');
     expect(quoteLiteral("it's")).toBe("'it''s'");
+  });
+});
+
+describe("storesPasswordVerifiers", () => {
+  // Returns, for the one SHOW CLUSTER SETTING query, what node-postgres
+  // reads from CockroachDB: one row, one column named after the setting.
+  function session(value: unknown): SqlSession {
+    return {
+      query: async <Row extends Record<string, unknown>>(sql: string) => {
+        expect(sql).toBe(
+          "SHOW CLUSTER SETTING server.user_login.store_client_pre_hashed_passwords.enabled",
+        );
+        if (value instanceof Error) throw value;
+        return [
+          {
+            "server.user_login.store_client_pre_hashed_passwords.enabled":
+              value,
+          },
+        ] as unknown as Row[];
+      },
+      end: async () => {},
+    };
+  }
+
+  test("setting on", async () => {
+    expect(await storesPasswordVerifiers(session(true))).toBe(true);
+  });
+
+  test("setting off", async () => {
+    expect(await storesPasswordVerifiers(session(false))).toBe(false);
+  });
+
+  test("setting not readable", async () => {
+    const denied = new Error("user admin does not have VIEWCLUSTERSETTING");
+    expect(await storesPasswordVerifiers(session(denied))).toBe(false);
   });
 });

@@ -14,6 +14,9 @@ import {
   type Query,
   type Statement,
 } from "../../bootstrap/databases/dialect.js";
+import { storesPasswordVerifiers } from "../../bootstrap/databases/admin.js";
+import { scramVerifier } from "../../bootstrap/databases/scram.js";
+import { openSession, parseDsn } from "../../tools/lib/postgres.js";
 import { startPostgres, tryLogin, type TestPostgres } from "./helpers.js";
 
 // Runs the PostgreSQL dialect's statements and queries on a real server, so
@@ -89,6 +92,51 @@ describe("PostgreSQL statements on a real server", () => {
     expect(
       await tryLogin(server.port, "st_rotate", "second-password", "postgres"),
     ).toBe("ok");
+  });
+
+  test("server stores the verifier that was sent", async () => {
+    await run(dialect.createUser("st_verifier", "verifier-password"));
+    const { rows } = await server.sql(
+      "SELECT rolpassword FROM pg_catalog.pg_authid WHERE rolname = 'st_verifier'",
+    );
+    // The test server hashes a password it receives with one iteration,
+    // so 4096 shows that it kept the verifier this command computed.
+    expect(rows[0].rolpassword).toMatch(/^SCRAM-SHA-256\$4096:/);
+    expect(
+      await tryLogin(
+        server.port,
+        "st_verifier",
+        "verifier-password",
+        "postgres",
+      ),
+    ).toBe("ok");
+  });
+
+  test("cluster setting query fails on PostgreSQL", async () => {
+    const session = await openSession(parseDsn(server.adminDsn()));
+    try {
+      expect(await storesPasswordVerifiers(session)).toBe(false);
+      // The failed statement leaves the session usable.
+      expect(await session.query("SELECT 1 AS one")).toEqual([{ one: 1 }]);
+    } finally {
+      await session.end();
+    }
+  });
+
+  test("verifier matches the server's own hash", async () => {
+    await server.sql("CREATE USER st_reference PASSWORD 'reference-password'");
+    const { rows } = await server.sql(
+      "SELECT rolpassword FROM pg_catalog.pg_authid WHERE rolname = 'st_reference'",
+    );
+    const stored = String(rows[0].rolpassword);
+    const match = /^SCRAM-SHA-256\$(\d+):([^$]+)\$/.exec(stored);
+    expect(match).not.toBeNull();
+    const computed = scramVerifier(
+      "reference-password",
+      Number(match![1]),
+      Buffer.from(match![2]!, "base64"),
+    );
+    expect(computed).toBe(stored);
   });
 
   test("ALL on database shows as three privileges", async () => {
