@@ -144,7 +144,7 @@ export function crdbObjects(revision: string): StoredObject[] {
     gitRepository(revision),
     kustomization("flux-system", revision),
     kustomization("crdb", revision),
-    helmRelease("cockroachdb", "cockroachdb", { chart: "0.0.0-unconfirmed" }),
+    helmRelease("cockroachdb", "cockroachdb", { chart: "21.0.0" }),
   ];
 }
 

@@ -540,6 +540,31 @@ const CASES: Case[] = [
     environment: "production",
   },
   {
+    name: "CockroachDB chart older than its extra SANs",
+    edits: [
+      {
+        file: "environments/dev/crdb/versions.yaml",
+        from: "version: 21.0.0",
+        to: "version: 20.0.4",
+      },
+    ],
+    rules: ["crdb-chart"],
+    at: { file: "environments/dev/crdb/versions.yaml", line: 14 },
+    environment: "dev",
+  },
+  {
+    name: "CockroachDB chart pinned by a range",
+    edits: [
+      {
+        file: "environments/dev/crdb/versions.yaml",
+        from: "version: 21.0.0",
+        to: 'version: ">=11.0.0"',
+      },
+    ],
+    rules: [],
+    environment: "dev",
+  },
+  {
     name: "Ory chart given as a path",
     edits: [
       {

@@ -14,6 +14,7 @@ import {
 import { isPlainObject } from "../structural-schema.js";
 import { chartSecretName } from "./database.js";
 import { checkHardening, fullname, ZONE_KEY } from "./hardening.js";
+import { compareVersions } from "./promotion.js";
 import {
   environmentOfCluster,
   findSecret,
@@ -171,6 +172,7 @@ function checkCockroachRelease(
     context.environments,
     release.object.build.cluster,
   );
+  checkCockroachChartVersion(context, release);
   const tier = environment?.tier ?? "production";
   if (tier === "dev") return;
   const at = (path: string) => valueAt(release, path);
@@ -237,4 +239,32 @@ function checkCockroachRelease(
       `add ${host} to tls.certs.selfSigner.additionalSANs`,
     );
   }
+}
+
+/** First CockroachDB chart release that reads tls.certs.selfSigner.additionalSANs. */
+const ADDITIONAL_SANS_SINCE = "20.0.5";
+
+/**
+ * Reports extra SANs on a chart pinned below the release that added them:
+ * older charts ignore the key, so the node certificate lacks the stable DNS
+ * name and verify-full connections through the load balancer fail.
+ */
+function checkCockroachChartVersion(
+  context: OryContext,
+  release: HelmReleaseValues,
+): void {
+  const sans = valueAt(release, "tls.certs.selfSigner.additionalSANs");
+  const chart = release.chart;
+  const version = chart?.version;
+  if (!chart || !Array.isArray(sans) || sans.length === 0) return;
+  // A range or a digest is not compared; the chart resolves it later.
+  if (version === undefined || !/^v?\d+\.\d+\.\d+$/.test(version)) return;
+  if (compareVersions(version.replace(/^v/, ""), ADDITIONAL_SANS_SINCE) >= 0)
+    return;
+  reportObject(context, chart.object, chart.versionPath, {
+    rule: "crdb-chart",
+    severity: "error",
+    message: `CockroachDB chart ${version} ignores tls.certs.selfSigner.additionalSANs, which the chart reads from ${ADDITIONAL_SANS_SINCE} on, so the node certificate lacks ${sans.join(", ")}`,
+    fix: `pin chart version ${ADDITIONAL_SANS_SINCE} or later`,
+  });
 }

@@ -295,7 +295,7 @@ registerRules([
     severity: "error",
     group: COCKROACH,
     checks:
-      "In staging and production the CockroachDB release has 3 replicas, TLS, a budget of maxUnavailable 1, a zone topology spread given as the one object the chart reads, a region-level `conf.locality`, and the stable DNS name among the node certificate's extra SANs. Its values are read merged: valuesFrom first, spec.values on top.",
+      "In staging and production the CockroachDB release has 3 replicas, TLS, a budget of maxUnavailable 1, a zone topology spread given as the one object the chart reads, a region-level `conf.locality`, and the stable DNS name among the node certificate's extra SANs. In every tier, a release with extra SANs pins chart 20.0.5 or later, the first to read them. Its values are read merged: valuesFrom first, spec.values on top.",
     why: "Each of these keeps one replica per zone and quorum through a drain, or lets verify-full connections through the load balancer succeed.",
     fix: "Set the value the message names in the environment's crdb overlay.",
   },
