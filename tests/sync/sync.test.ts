@@ -3,7 +3,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { main } from "../../tools/sync/command.js";
 import { runInProcess } from "../promote/helpers.js";
 import { createGitFixture } from "../promote/fixture.js";
@@ -89,10 +89,17 @@ function replace<T extends { metadata: { name: string } }>(
 async function startSilencingProxy(target: string | null) {
   const sockets = new Set<net.Socket>();
   let silent = target === null;
+  let openClients = 0;
   const server = net.createServer((client) => {
     sockets.add(client);
+    openClients++;
+    client.on("close", () => openClients--);
     client.on("error", () => undefined);
-    if (target === null) return;
+    if (target === null) {
+      // Read and drop the request, so the client closing is noticed.
+      client.resume();
+      return;
+    }
     const { port } = new URL(target);
     const upstream = net.connect(Number(port), "127.0.0.1");
     sockets.add(upstream);
@@ -109,6 +116,8 @@ async function startSilencingProxy(target: string | null) {
   return {
     url: `http://127.0.0.1:${address.port}`,
     silence: () => (silent = true),
+    /** Connections that the client has not closed yet. */
+    openClients: () => openClients,
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => server.close(resolve));
@@ -377,6 +386,10 @@ describe("sync", () => {
       expect(outcome.code).toBe(2);
       expect(outcome.stderr).toContain("dev-ory did not respond within");
       expect(Date.now() - started).toBeLessThan(5_000);
+      // The timed-out requests were aborted, not left open until exit.
+      await vi.waitFor(() => expect(silent.openClients()).toBe(0), {
+        timeout: 2_000,
+      });
     } finally {
       await silent.close();
     }

@@ -1,8 +1,13 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import {
   ApiException,
+  createConfiguration,
   KubeConfig,
   KubernetesObjectApi,
   PatchStrategy,
+  ServerConfiguration,
+  type RequestContext,
+  type ResponseContext,
 } from "@kubernetes/client-node";
 import {
   EXIT_CANNOT_START,
@@ -231,19 +236,55 @@ export interface ListReference {
 // across the polls of a long wait instead of repeated for every list.
 const objectApis = new WeakMap<KubeConfig, KubernetesObjectApi>();
 
+/** Abort signal of the listObjects call whose requests run in this context. */
+const requestSignal = new AsyncLocalStorage<AbortSignal>();
+
+/**
+ * Creates an object API like KubeConfig.makeApiClient does, plus a
+ * middleware that hands each request the caller's abort signal. The
+ * client's list method takes no signal of its own, and a per-call API
+ * would repeat discovery on every poll. It has no default namespace, which
+ * only reads and writes use; a list without a namespace spans all of them.
+ */
+function makeObjectApi(kubeConfig: KubeConfig): KubernetesObjectApi {
+  const server = kubeConfig.getCurrentCluster()?.server ?? "";
+  return new KubernetesObjectApi(
+    createConfiguration({
+      baseServer: new ServerConfiguration(server, {}),
+      authMethods: { default: kubeConfig },
+      promiseMiddleware: [
+        {
+          pre: async (context: RequestContext) => {
+            const signal = requestSignal.getStore();
+            if (signal) context.setSignal(signal);
+            return context;
+          },
+          post: async (response: ResponseContext) => response,
+        },
+      ],
+    }),
+  );
+}
+
 /**
  * Lists the objects of one kind, following `continue` tokens so no page is
  * missed. Throws a ToolError with exit 2 when the cluster does not serve the
  * kind (its CustomResourceDefinition is not installed) or cannot be reached,
- * and exit 1 for any other error the API returns.
+ * and exit 1 for any other error the API returns. Aborting `signal` closes
+ * the requests still in flight.
  */
 export async function listObjects<T extends KubernetesObject>(
   client: KubernetesClient,
   reference: ListReference,
+  signal?: AbortSignal,
 ): Promise<T[]> {
+  if (signal) {
+    // Requests started inside run() read the signal in the middleware.
+    return requestSignal.run(signal, () => listObjects<T>(client, reference));
+  }
   let api = objectApis.get(client.kubeConfig);
   if (!api) {
-    api = KubernetesObjectApi.makeApiClient(client.kubeConfig);
+    api = makeObjectApi(client.kubeConfig);
     objectApis.set(client.kubeConfig, api);
   }
   const where = `the Kubernetes API of context ${client.context} (${client.server})`;

@@ -20,7 +20,8 @@ import { shortSha } from "./revision.js";
 export interface FluxReader {
   /** The cluster's name, which is also its kubeconfig context. */
   readonly cluster: string;
-  list(kind: FluxKind): Promise<FluxObject[]>;
+  /** Lists every object of `kind`; aborting `signal` closes the request. */
+  list(kind: FluxKind, signal?: AbortSignal): Promise<FluxObject[]>;
   /** Reads one object, or returns null when it does not exist. */
   read(
     kind: FluxKind,
@@ -47,11 +48,12 @@ export function readerFromClient(
 ): FluxReader {
   return {
     cluster,
-    list: (kind) =>
-      listObjects<FluxObject>(client, {
-        apiVersion: FLUX_KINDS[kind],
-        kind,
-      }),
+    list: (kind, signal) =>
+      listObjects<FluxObject>(
+        client,
+        { apiVersion: FLUX_KINDS[kind], kind },
+        signal,
+      ),
     read: (kind, namespace, name) =>
       client.read<FluxObject>({
         apiVersion: FLUX_KINDS[kind],
@@ -64,11 +66,12 @@ export function readerFromClient(
 
 export async function readSnapshot(
   reader: FluxReader,
+  signal?: AbortSignal,
 ): Promise<ClusterSnapshot> {
   const [gitRepositories, kustomizations, helmReleases] = await Promise.all([
-    reader.list("GitRepository"),
-    reader.list("Kustomization"),
-    reader.list("HelmRelease"),
+    reader.list("GitRepository", signal),
+    reader.list("Kustomization", signal),
+    reader.list("HelmRelease", signal),
   ]);
   return {
     cluster: reader.cluster,
@@ -146,7 +149,12 @@ export async function waitForSync(
       const limitMs = Math.max(1, Math.min(REQUEST_TIMEOUT_MS, remainingMs));
       const snapshots = await Promise.all(
         seams.readers.map((reader) =>
-          withTimeout(readSnapshot(reader), limitMs, reader.cluster, polled),
+          withTimeout(
+            (signal) => readSnapshot(reader, signal),
+            limitMs,
+            reader.cluster,
+            polled,
+          ),
         ),
       );
       lastStates = snapshots.flatMap((snapshot) =>
@@ -193,24 +201,26 @@ export async function waitForSync(
 }
 
 /**
- * Rejects with a ToolError when `promise` has not settled after
- * `milliseconds`: exit 2 while no poll has been answered yet, because the
- * cluster may be unreachable, else exit 1.
- * NOTE: the request itself is not aborted, so its socket stays open until
- * the process exits.
+ * Runs `request` and rejects with a ToolError when it has not settled after
+ * `milliseconds`, aborting the signal it was given so its connections close:
+ * exit 2 while no poll has been answered yet, because the cluster may be
+ * unreachable, else exit 1.
  */
 function withTimeout<T>(
-  promise: Promise<T>,
+  request: (signal: AbortSignal) => Promise<T>,
   milliseconds: number,
   cluster: string,
   answeredBefore: boolean,
 ): Promise<T> {
-  // A request that settles after its timeout must not surface as an
-  // unhandled rejection.
+  const controller = new AbortController();
+  const promise = request(controller.signal);
+  // The aborted request rejects after the timeout has; that rejection must
+  // not surface as an unhandled one.
   promise.catch(() => undefined);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
+      controller.abort();
       const message = `the Kubernetes API of context ${cluster} did not respond within ${formatDuration(milliseconds)}`;
       reject(
         answeredBefore
