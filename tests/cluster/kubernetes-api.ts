@@ -6,6 +6,7 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { parse } from "yaml";
+import { readBody, sendJson, sendKubernetesStatus } from "../stand-ins/http.js";
 
 /**
  * An HTTPS server on 127.0.0.1 that serves the part of the Kubernetes API
@@ -213,10 +214,15 @@ export async function startClusterApiStandIn(
     requests.push(recorded);
 
     if (!recorded.authorization?.startsWith("Bearer k8s-aws-v1.")) {
-      return sendStatus(response, 401, "Unauthorized", "Unauthorized");
+      return sendKubernetesStatus(
+        response,
+        401,
+        "Unauthorized",
+        "Unauthorized",
+      );
     }
     if (options.forbidden) {
-      return sendStatus(
+      return sendKubernetesStatus(
         response,
         403,
         "Forbidden",
@@ -233,14 +239,14 @@ export async function startClusterApiStandIn(
         (type) => type.group === group && type.version === version,
       );
       if (served.length === 0) {
-        return sendStatus(
+        return sendKubernetesStatus(
           response,
           404,
           "NotFound",
           "the server could not find the requested resource",
         );
       }
-      return send(response, 200, {
+      return sendJson(response, 200, {
         kind: "APIResourceList",
         apiVersion: "v1",
         groupVersion: group ? `${group}/${version}` : version,
@@ -264,7 +270,7 @@ export async function startClusterApiStandIn(
 
     const target = resolve(url.pathname);
     if (!target) {
-      return sendStatus(
+      return sendKubernetesStatus(
         response,
         404,
         "NotFound",
@@ -276,7 +282,7 @@ export async function startClusterApiStandIn(
     if (request.method === "GET") {
       const object = objects.get(key);
       if (!object) {
-        return sendStatus(
+        return sendKubernetesStatus(
           response,
           404,
           "NotFound",
@@ -284,10 +290,10 @@ export async function startClusterApiStandIn(
         );
       }
       simulateControllers(object, key);
-      return send(response, 200, object);
+      return sendJson(response, 200, object);
     }
     if (request.method !== "PATCH") {
-      return sendStatus(
+      return sendKubernetesStatus(
         response,
         405,
         "MethodNotAllowed",
@@ -295,7 +301,7 @@ export async function startClusterApiStandIn(
       );
     }
     if (contentType !== "application/apply-patch+yaml") {
-      return sendStatus(
+      return sendKubernetesStatus(
         response,
         415,
         "UnsupportedMediaType",
@@ -303,7 +309,7 @@ export async function startClusterApiStandIn(
       );
     }
     if (!recorded.query.fieldManager) {
-      return sendStatus(
+      return sendKubernetesStatus(
         response,
         400,
         "BadRequest",
@@ -314,7 +320,7 @@ export async function startClusterApiStandIn(
       target.namespace &&
       !objects.has(keyOf("Namespace", undefined, target.namespace))
     ) {
-      return sendStatus(
+      return sendKubernetesStatus(
         response,
         404,
         "NotFound",
@@ -326,7 +332,7 @@ export async function startClusterApiStandIn(
       patch?.kind !== target.type.kind ||
       patch.metadata?.name !== target.name
     ) {
-      return sendStatus(
+      return sendKubernetesStatus(
         response,
         400,
         "BadRequest",
@@ -342,7 +348,7 @@ export async function startClusterApiStandIn(
     if (!target.namespace) delete stored.metadata.namespace;
     store(stored);
     kustomizationReads.delete(key);
-    return send(response, previous ? 200 : 201, stored);
+    return sendJson(response, previous ? 200 : 201, stored);
   });
 
   /** Plays the part of Flux's controllers on the objects the test watches. */
@@ -453,32 +459,4 @@ function selfSignedCertificate(): { key: string; cert: string } {
   } finally {
     rmSync(folder, { recursive: true, force: true });
   }
-}
-
-async function readBody(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-function send(response: ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, { "content-type": "application/json" });
-  response.end(JSON.stringify(body));
-}
-
-function sendStatus(
-  response: ServerResponse,
-  code: number,
-  reason: string,
-  message: string,
-): void {
-  send(response, code, {
-    kind: "Status",
-    apiVersion: "v1",
-    metadata: {},
-    status: "Failure",
-    message,
-    reason,
-    code,
-  });
 }

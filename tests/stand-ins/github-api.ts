@@ -4,6 +4,7 @@ import {
   type ServerResponse,
 } from "node:http";
 import type { AddressInfo } from "node:net";
+import { readBody, sendJson } from "./http.js";
 
 /**
  * A loopback HTTP server that serves the part of GitHub's REST API that
@@ -131,7 +132,7 @@ export async function startGitHubApiStandIn(
 
     const authorization = request.headers.authorization ?? "";
     if (authorization !== `token ${token}`) {
-      return send(response, 401, {
+      return sendJson(response, 401, {
         message: "Bad credentials",
         documentation_url: "https://docs.github.com/rest",
       });
@@ -144,7 +145,7 @@ export async function startGitHubApiStandIn(
     if (failure) {
       failure.times = (failure.times ?? 1) - 1;
       if (failure.times <= 0) failures.splice(failures.indexOf(failure), 1);
-      return send(
+      return sendJson(
         response,
         failure.status,
         failure.body ?? { message: "stand-in failure" },
@@ -154,7 +155,7 @@ export async function startGitHubApiStandIn(
 
     const prefix = `/repos/${owner}/${repo}`;
     if (!recorded.path.startsWith(`${prefix}/`)) {
-      return send(response, 404, { message: "Not Found" });
+      return sendJson(response, 404, { message: "Not Found" });
     }
     const route = recorded.path.slice(prefix.length);
     const body = (recorded.body ?? {}) as Record<string, unknown>;
@@ -177,7 +178,7 @@ export async function startGitHubApiStandIn(
         : list.length > 0 && list.every((s) => s.state === "success")
           ? "success"
           : "pending";
-      return send(response, 200, {
+      return sendJson(response, 200, {
         state,
         sha,
         total_count: list.length,
@@ -195,7 +196,10 @@ export async function startGitHubApiStandIn(
         (body.target_url as string | undefined) ?? null,
         (body.description as string | undefined) ?? null,
       );
-      return send(response, 201, { state: body.state, context: body.context });
+      return sendJson(response, 201, {
+        state: body.state,
+        context: body.context,
+      });
     }
     if (route === "/pulls" && recorded.method === "GET") {
       const head = recorded.query.head;
@@ -207,7 +211,7 @@ export async function startGitHubApiStandIn(
           (recorded.query.base === undefined ||
             pull.base === recorded.query.base),
       );
-      return send(response, 200, list.map(pullJson));
+      return sendJson(response, 200, list.map(pullJson));
     }
     if (route === "/pulls" && recorded.method === "POST") {
       const head = String(body.head ?? "");
@@ -217,7 +221,7 @@ export async function startGitHubApiStandIn(
           (p) => p.state === "open" && p.head === head && p.base === base,
         )
       ) {
-        return send(response, 422, {
+        return sendJson(response, 422, {
           message: "Validation Failed",
           errors: [
             {
@@ -239,13 +243,14 @@ export async function startGitHubApiStandIn(
         comments: [],
       };
       pulls.push(pull);
-      return send(response, 201, pullJson(pull));
+      return sendJson(response, 201, pullJson(pull));
     }
     match = /^\/(pulls|issues)\/(\d+)(\/labels|\/comments)?$/.exec(route);
     const pull = match
       ? pulls.find((p) => p.number === Number(match?.[2]))
       : undefined;
-    if (match && !pull) return send(response, 404, { message: "Not Found" });
+    if (match && !pull)
+      return sendJson(response, 404, { message: "Not Found" });
     if (
       pull &&
       match?.[1] === "pulls" &&
@@ -256,13 +261,13 @@ export async function startGitHubApiStandIn(
       if (typeof body.body === "string") pull.body = body.body;
       if (body.state === "closed" || body.state === "open")
         pull.state = body.state;
-      return send(response, 200, pullJson(pull));
+      return sendJson(response, 200, pullJson(pull));
     }
     if (pull && match?.[3] === "/labels" && recorded.method === "POST") {
       for (const label of (body.labels as string[] | undefined) ?? []) {
         if (!pull.labels.includes(label)) pull.labels.push(label);
       }
-      return send(
+      return sendJson(
         response,
         200,
         pull.labels.map((name) => ({ name })),
@@ -270,9 +275,12 @@ export async function startGitHubApiStandIn(
     }
     if (pull && match?.[3] === "/comments" && recorded.method === "POST") {
       pull.comments.push(String(body.body ?? ""));
-      return send(response, 201, { id: pull.comments.length, body: body.body });
+      return sendJson(response, 201, {
+        id: pull.comments.length,
+        body: body.body,
+      });
     }
-    return send(response, 404, { message: "Not Found" });
+    return sendJson(response, 404, { message: "Not Found" });
   });
 
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -295,23 +303,4 @@ export async function startGitHubApiStandIn(
         server.close((error) => (error ? reject(error) : resolve()));
       }),
   };
-}
-
-async function readBody(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-function send(
-  response: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  response.writeHead(status, {
-    "content-type": "application/json",
-    ...headers,
-  });
-  response.end(JSON.stringify(body));
 }

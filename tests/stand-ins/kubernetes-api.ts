@@ -6,6 +6,7 @@ import {
 import type { AddressInfo } from "node:net";
 import { writeFile } from "node:fs/promises";
 import { parse, stringify } from "yaml";
+import { readBody, sendJson, sendKubernetesStatus } from "./http.js";
 
 /**
  * A loopback HTTP server that serves the part of the Kubernetes API that
@@ -162,10 +163,15 @@ export async function startKubernetesApiStandIn(
     options.onRequest?.(recorded);
 
     if (request.headers.authorization !== `Bearer ${token}`) {
-      return sendStatus(response, 401, "Unauthorized", "Unauthorized");
+      return sendKubernetesStatus(
+        response,
+        401,
+        "Unauthorized",
+        "Unauthorized",
+      );
     }
     if (request.method === "GET" && url.pathname === "/api/v1") {
-      return send(response, 200, {
+      return sendJson(response, 200, {
         kind: "APIResourceList",
         apiVersion: "v1",
         groupVersion: "v1",
@@ -199,7 +205,7 @@ export async function startKubernetesApiStandIn(
     }
     const match = SECRET_PATH.exec(url.pathname);
     if (!match) {
-      return sendStatus(
+      return sendKubernetesStatus(
         response,
         404,
         "NotFound",
@@ -212,16 +218,16 @@ export async function startKubernetesApiStandIn(
     if (request.method === "GET") {
       const secret = secrets.get(key);
       if (!secret)
-        return sendStatus(
+        return sendKubernetesStatus(
           response,
           404,
           "NotFound",
           `secrets "${name}" not found`,
         );
-      return send(response, 200, secret);
+      return sendJson(response, 200, secret);
     }
     if (request.method !== "PATCH") {
-      return sendStatus(
+      return sendKubernetesStatus(
         response,
         405,
         "MethodNotAllowed",
@@ -229,7 +235,7 @@ export async function startKubernetesApiStandIn(
       );
     }
     if (contentType !== "application/apply-patch+yaml") {
-      return sendStatus(
+      return sendKubernetesStatus(
         response,
         415,
         "UnsupportedMediaType",
@@ -237,7 +243,7 @@ export async function startKubernetesApiStandIn(
       );
     }
     if (!recorded.query.fieldManager) {
-      return sendStatus(
+      return sendKubernetesStatus(
         response,
         400,
         "BadRequest",
@@ -245,7 +251,7 @@ export async function startKubernetesApiStandIn(
       );
     }
     if (!namespaces.has(namespace)) {
-      return sendStatus(
+      return sendKubernetesStatus(
         response,
         404,
         "NotFound",
@@ -254,7 +260,7 @@ export async function startKubernetesApiStandIn(
     }
     const patch = recorded.body as SecretObject | undefined;
     if (patch?.kind !== "Secret" || patch.metadata?.name !== name) {
-      return sendStatus(
+      return sendKubernetesStatus(
         response,
         400,
         "BadRequest",
@@ -279,7 +285,7 @@ export async function startKubernetesApiStandIn(
       data: { ...previous?.data, ...patch.data },
     };
     secrets.set(key, merged);
-    return send(response, previous ? 200 : 201, merged);
+    return sendJson(response, previous ? 200 : 201, merged);
   });
 
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -346,7 +352,7 @@ function serveCustomResources(
   );
   const apiVersion = `${group}/${version}`;
   if (types.length === 0) {
-    return sendStatus(
+    return sendKubernetesStatus(
       response,
       404,
       "NotFound",
@@ -354,7 +360,7 @@ function serveCustomResources(
     );
   }
   if (method !== "GET") {
-    return sendStatus(
+    return sendKubernetesStatus(
       response,
       405,
       "MethodNotAllowed",
@@ -362,7 +368,7 @@ function serveCustomResources(
     );
   }
   if (!rest) {
-    return send(response, 200, {
+    return sendJson(response, 200, {
       kind: "APIResourceList",
       apiVersion: "v1",
       groupVersion: apiVersion,
@@ -384,7 +390,7 @@ function serveCustomResources(
   const [plural, name] = parts;
   const type = types.find((candidate) => candidate.plural === plural);
   if (!type || parts.length > 2) {
-    return sendStatus(
+    return sendKubernetesStatus(
       response,
       404,
       "NotFound",
@@ -398,7 +404,7 @@ function serveCustomResources(
       (namespace === undefined || object.metadata.namespace === namespace),
   );
   if (name === undefined) {
-    return send(response, 200, {
+    return sendJson(response, 200, {
       apiVersion,
       kind: `${type.kind}List`,
       metadata: { resourceVersion: "1" },
@@ -407,40 +413,12 @@ function serveCustomResources(
   }
   const found = matching.find((object) => object.metadata.name === name);
   if (!found) {
-    return sendStatus(
+    return sendKubernetesStatus(
       response,
       404,
       "NotFound",
       `${type.plural}.${group} "${name}" not found`,
     );
   }
-  return send(response, 200, found);
-}
-
-async function readBody(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-function send(response: ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, { "content-type": "application/json" });
-  response.end(JSON.stringify(body));
-}
-
-function sendStatus(
-  response: ServerResponse,
-  code: number,
-  reason: string,
-  message: string,
-): void {
-  send(response, code, {
-    kind: "Status",
-    apiVersion: "v1",
-    metadata: {},
-    status: "Failure",
-    message,
-    reason,
-    code,
-  });
+  return sendJson(response, 200, found);
 }

@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage } from "node:http";
 import net, { type AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { stringify } from "yaml";
+import { kubernetesStatus } from "../../stand-ins/http.js";
 
 /**
  * A loopback HTTP server serving the part of the Kubernetes API that
@@ -66,7 +67,7 @@ export async function startPortForwardStandIn(
       response.end(JSON.stringify(body));
     };
     if (request.headers.authorization !== `Bearer ${token}`) {
-      return reply(401, status(401, "Unauthorized", "Unauthorized"));
+      return reply(401, kubernetesStatus(401, "Unauthorized", "Unauthorized"));
     }
     const serviceMatch = new RegExp(`^${prefix}/services/([^/]+)$`).exec(
       url.pathname,
@@ -78,7 +79,11 @@ export async function startPortForwardStandIn(
       if (!service) {
         return reply(
           404,
-          status(404, "NotFound", `services "${serviceMatch[1]}" not found`),
+          kubernetesStatus(
+            404,
+            "NotFound",
+            `services "${serviceMatch[1]}" not found`,
+          ),
         );
       }
       return reply(200, serviceObject(options.namespace, service));
@@ -103,7 +108,7 @@ export async function startPortForwardStandIn(
     }
     return reply(
       404,
-      status(
+      kubernetesStatus(
         404,
         "NotFound",
         "the server could not find the requested resource",
@@ -326,17 +331,5 @@ function podObject(namespace: string, pod: PodSpec) {
       phase: "Running",
       conditions: [{ type: "Ready", status: pod.ready ? "True" : "False" }],
     },
-  };
-}
-
-function status(code: number, reason: string, message: string) {
-  return {
-    kind: "Status",
-    apiVersion: "v1",
-    metadata: {},
-    status: "Failure",
-    message,
-    reason,
-    code,
   };
 }
