@@ -47,6 +47,23 @@ data:
   i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
 `;
 
+/** A ConfigMap whose anchors form a chain thousands of aliases deep. */
+function aliasChain(length: number): string {
+  const lines = [
+    "apiVersion: v1",
+    "kind: ConfigMap",
+    "metadata:",
+    "  name: chain",
+    "data:",
+    "  k0: &a0 [x]",
+  ];
+  for (let index = 1; index < length; index++)
+    lines.push(`  k${index}: &a${index} [*a${index - 1}]`);
+  // Visited first, so a recursive walk goes the whole chain deep at once.
+  lines.push(`  "0": *a${length - 1}`);
+  return lines.join("\n") + "\n";
+}
+
 describe("validate command on bad input", () => {
   const cases: {
     name: string;
@@ -84,6 +101,13 @@ describe("validate command on bad input", () => {
       files: { "apps/lol.yaml": BILLION_LAUGHS },
       rule: "yaml-alias-bomb",
       file: "apps/lol.yaml",
+      line: 1,
+    },
+    {
+      name: "alias chain 8,000 anchors deep",
+      files: { "apps/chain.yaml": aliasChain(8000) },
+      rule: "yaml-alias-bomb",
+      file: "apps/chain.yaml",
       line: 1,
     },
     {
@@ -189,6 +213,21 @@ describe("validate command on bad input", () => {
       json.findings.map((finding: { rule: string }) => finding.rule),
     ).toEqual(["yaml-too-large"]);
     expect(json.findings[0].message).toContain("8.0 MiB limit");
+  });
+
+  it("accepts values nested 150 levels deep", async () => {
+    // kustomize builds this; js-yaml's own default stops at 100 levels.
+    let value = "deep";
+    for (let level = 0; level < 150; level++) value = `{l: ${value}}`;
+    const { status, json } = await runOn({
+      ...base,
+      "apps/release.yaml": HELM_RELEASE.replace(
+        "    replicaCount: 2",
+        `    replicaCount: 2\n    nested: ${value}`,
+      ),
+    });
+    expect(json.findings).toEqual([]);
+    expect(status).toBe(0);
   });
 
   it("does not report a default under postBuild", async () => {

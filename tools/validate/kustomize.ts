@@ -1,5 +1,8 @@
 import { spawn } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { rmSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { UsageError } from "../lib/errors.js";
 
 export interface KustomizeLimits {
@@ -22,6 +25,56 @@ const KUBECTL = process.env.KUBECTL ?? "kubectl";
 const RSS_POLL_MS = 50;
 
 /**
+ * Process groups of running kustomize children and build folders not yet
+ * removed. The children run in their own groups, so neither Ctrl-C nor the
+ * exit of this process reaches them; these are cleaned up on exit instead.
+ */
+const liveGroups = new Set<number>();
+const liveFolders = new Set<string>();
+let exitCleanupInstalled = false;
+
+function installExitCleanup(): void {
+  if (exitCleanupInstalled) return;
+  exitCleanupInstalled = true;
+  process.on("exit", cleanUpNow);
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    // Once: the listener is gone when the signal is raised again, so the
+    // default action ends the process with the usual status.
+    process.once(signal, () => {
+      cleanUpNow();
+      process.kill(process.pid, signal);
+    });
+  }
+}
+
+function cleanUpNow(): void {
+  for (const group of liveGroups) {
+    try {
+      process.kill(-group, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+  liveGroups.clear();
+  for (const folder of liveFolders)
+    rmSync(folder, { recursive: true, force: true });
+  liveFolders.clear();
+}
+
+/** Creates a temporary folder for one build's wrapper kustomization. */
+export async function makeBuildFolder(): Promise<string> {
+  installExitCleanup();
+  const folder = await mkdtemp(path.join(os.tmpdir(), "validate-build-"));
+  liveFolders.add(folder);
+  return folder;
+}
+
+export async function removeBuildFolder(folder: string): Promise<void> {
+  liveFolders.delete(folder);
+  await rm(folder, { recursive: true, force: true });
+}
+
+/**
  * Runs `kubectl kustomize` on a directory with the load restrictor off, as
  * kustomize-controller does. The child is killed when it passes the time or
  * memory limit; memory is read from /proc because Node cannot set rlimits on
@@ -39,6 +92,8 @@ export function runKustomize(
       // Its own process group, so a limit kills any children it started too.
       { stdio: ["ignore", "pipe", "pipe"], detached: true },
     );
+    installExitCleanup();
+    if (child.pid !== undefined) liveGroups.add(child.pid);
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     let killedFor: string | undefined;
@@ -78,6 +133,7 @@ export function runKustomize(
     child.on("error", (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       clearInterval(poller);
+      if (child.pid !== undefined) liveGroups.delete(child.pid);
       if (error.code === "ENOENT") {
         reject(
           new UsageError(
@@ -92,6 +148,7 @@ export function runKustomize(
     child.on("close", (code) => {
       clearTimeout(timer);
       clearInterval(poller);
+      if (child.pid !== undefined) liveGroups.delete(child.pid);
       const elapsedMs = performance.now() - started;
       if (killedFor) {
         resolve({ ok: false, error: killedFor, elapsedMs });

@@ -1,5 +1,4 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import yaml from "js-yaml";
 import type { FindingSink } from "./findings.js";
@@ -10,7 +9,12 @@ import {
   joinRelative,
   pathExists,
 } from "./kustomize-files.js";
-import { runKustomize, type KustomizeLimits } from "./kustomize.js";
+import {
+  makeBuildFolder,
+  removeBuildFolder,
+  runKustomize,
+  type KustomizeLimits,
+} from "./kustomize.js";
 import {
   plainFiles,
   readPlainBuild,
@@ -32,7 +36,7 @@ import {
 import { filesUnder, type SourceTree } from "./repository.js";
 import { isPlainObject } from "./structural-schema.js";
 import { hasExpression, substitute } from "./substitute.js";
-import { KUBERNETES_YAML_SCHEMA, splitDocuments } from "./yaml-docs.js";
+import { splitDocuments, YAML_LOAD_OPTIONS } from "./yaml-docs.js";
 
 export interface RenderOptions {
   tree: SourceTree;
@@ -544,7 +548,7 @@ async function renderWithKustomize(
     return undefined;
   }
 
-  const wrapper = await mkdtemp(path.join(os.tmpdir(), "validate-build-"));
+  const wrapper = await makeBuildFolder();
   try {
     const fromWrapper = path.relative(
       wrapper,
@@ -597,7 +601,7 @@ async function renderWithKustomize(
       return undefined;
     }
   } finally {
-    await rm(wrapper, { recursive: true, force: true });
+    await removeBuildFolder(wrapper);
   }
 }
 
@@ -685,7 +689,7 @@ function parseBuildOutput(
 ): { text: string; data: unknown; origin: Origin }[] {
   const documents: { text: string; data: unknown; origin: Origin }[] = [];
   for (const raw of splitDocuments(output)) {
-    const data = yaml.load(raw.text, { schema: KUBERNETES_YAML_SCHEMA });
+    const data = yaml.load(raw.text, YAML_LOAD_OPTIONS);
     if (!isPlainObject(data)) continue;
     const origin = readOrigin(data, wrapper, tree, build);
     documents.push({ text: raw.text, data, origin });
@@ -859,9 +863,7 @@ function finishObject(
       if (!variables.complete || outcome.undefinedNames.length === 0) {
         let reparsed: unknown;
         try {
-          reparsed = yaml.load(outcome.text, {
-            schema: KUBERNETES_YAML_SCHEMA,
-          });
+          reparsed = yaml.load(outcome.text, YAML_LOAD_OPTIONS);
         } catch (error) {
           sink.add({
             rule: "flux-substitute-result",

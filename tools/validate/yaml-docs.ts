@@ -20,6 +20,19 @@ export const KUBERNETES_YAML_SCHEMA = yaml.CORE_SCHEMA.extend({
   implicit: [(yaml as unknown as { types: { merge: yaml.Type } }).types.merge],
 });
 
+/**
+ * Deepest nesting js-yaml accepts. Its default of 100 rejects files that
+ * kustomize builds, such as deep CRD schemas; the checks that walk parsed
+ * values recurse once per level, which stays far below the stack limit.
+ */
+export const MAX_NESTING_DEPTH = 1000;
+
+/** Options for every js-yaml load of manifests and kustomize output. */
+export const YAML_LOAD_OPTIONS: yaml.LoadOptions = {
+  schema: KUBERNETES_YAML_SCHEMA,
+  maxDepth: MAX_NESTING_DEPTH,
+} as yaml.LoadOptions;
+
 /** One YAML document of a file, parsed with js-yaml. */
 export interface YamlDocument {
   /** 1-based line where the document's text starts (after its `---`). */
@@ -150,7 +163,7 @@ export function parseYaml(text: string, byteLength: number): ParsedYaml {
   for (const [index, raw] of splitDocuments(text).entries()) {
     let data: unknown;
     try {
-      data = yaml.load(raw.text, { schema: KUBERNETES_YAML_SCHEMA });
+      data = yaml.load(raw.text, YAML_LOAD_OPTIONS);
     } catch (error) {
       problems.push(toProblem(error, raw.line));
       continue;
@@ -176,25 +189,50 @@ export function parseYaml(text: string, byteLength: number): ParsedYaml {
 /**
  * Counts the nodes a value would have if every alias were copied, stopping
  * once the count passes `limit`. Aliases parse to shared objects, so a memo
- * keyed by identity keeps this linear in the parsed size.
+ * keyed by identity keeps this linear in the parsed size. It walks with its
+ * own stack, because a chain of thousands of aliases nests that deep.
  */
 export function countExpandedNodes(value: unknown, limit: number): number {
+  if (value === null || typeof value !== "object") return 1;
   const memo = new Map<object, number>();
-  const visit = (node: unknown): number => {
-    if (node === null || typeof node !== "object") return 1;
-    const known = memo.get(node);
-    if (known !== undefined) return known;
+  // Each frame holds a node, its children and the running total.
+  const stack: {
+    node: object;
+    children: unknown[];
+    next: number;
+    total: number;
+  }[] = [];
+  const enter = (node: object) => {
     memo.set(node, limit + 1); // a cycle counts as over the limit
-    let total = 1;
-    const children = Array.isArray(node) ? node : Object.values(node);
-    for (const child of children) {
-      total += visit(child);
-      if (total > limit) break;
-    }
-    memo.set(node, total);
-    return total;
+    stack.push({
+      node,
+      children: Array.isArray(node) ? node : Object.values(node),
+      next: 0,
+      total: 1,
+    });
   };
-  return visit(value);
+  enter(value);
+  let result = 0;
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1]!;
+    if (frame.total <= limit && frame.next < frame.children.length) {
+      const child = frame.children[frame.next++];
+      if (child === null || typeof child !== "object") {
+        frame.total += 1;
+        continue;
+      }
+      const known = memo.get(child);
+      if (known !== undefined) frame.total += known;
+      else enter(child);
+      continue;
+    }
+    stack.pop();
+    memo.set(frame.node, frame.total);
+    const parent = stack[stack.length - 1];
+    if (parent) parent.total += frame.total;
+    else result = frame.total;
+  }
+  return result;
 }
 
 function toProblem(error: unknown, lineOffset: number): YamlProblem {

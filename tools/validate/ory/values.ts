@@ -7,7 +7,7 @@ import {
   type RenderedObject,
 } from "../objects.js";
 import { isPlainObject } from "../structural-schema.js";
-import { KUBERNETES_YAML_SCHEMA } from "../yaml-docs.js";
+import { YAML_LOAD_OPTIONS } from "../yaml-docs.js";
 
 /** A ConfigMap or Secret key that a HelmRelease reads values from. */
 export interface ValuesSource {
@@ -71,9 +71,7 @@ export function mergeValues(
       parsed = nestAt(targetPath, value);
     } else {
       try {
-        const document = yaml.load(entry.text, {
-          schema: KUBERNETES_YAML_SCHEMA,
-        });
+        const document = yaml.load(entry.text, YAML_LOAD_OPTIONS);
         if (!isPlainObject(document)) continue;
         parsed = document;
       } catch {
