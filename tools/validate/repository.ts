@@ -32,12 +32,15 @@ export class SourceFile {
   readonly path: string;
   private readonly text: string;
   private readonly bytes: number;
+  /** Why the file could not be read, when it could not. */
+  private readonly readError: string | undefined;
   private result: ParsedYaml | undefined;
 
-  constructor(path: string, text: string, bytes: number) {
+  constructor(path: string, text: string, bytes: number, readError?: string) {
     this.path = path;
     this.text = text;
     this.bytes = bytes;
+    this.readError = readError;
   }
 
   get parsed(): boolean {
@@ -70,8 +73,19 @@ export class SourceFile {
 
   /** Parses the file unless it is parsed already. */
   parse(): ParsedYaml {
-    this.result ??=
-      this.bytes === 0
+    this.result ??= this.readError
+      ? {
+          documents: [],
+          problems: [
+            {
+              line: 1,
+              column: 1,
+              kind: "unreadable",
+              message: `the file cannot be read (${this.readError}), so nothing in it is checked`,
+            },
+          ],
+        }
+      : this.bytes === 0
         ? { documents: [], problems: [] }
         : parseYaml(this.text, this.bytes);
     return this.result;
@@ -159,7 +173,10 @@ export async function loadTree(root: string): Promise<SourceTree> {
     const file = readSmallFile(path.join(root, relative));
     // An oversized file comes back without its text and fails on its size.
     if (file)
-      files.set(relative, new SourceFile(relative, file.text, file.bytes));
+      files.set(
+        relative,
+        new SourceFile(relative, file.text, file.bytes, file.error),
+      );
   }
   return { root, files };
 }
@@ -185,18 +202,22 @@ const pendingFiles = new WeakMap<SourceTree, Iterator<SourceFile>>();
  * Reads a regular file as UTF-8 through one descriptor, so its size is
  * checked without a separate stat of the path (a tenth of the load time
  * on large trees). A file over MAX_FILE_BYTES comes back with its size and
- * empty text, unread. Returns undefined for anything that is not a regular
- * file, including one deleted from the work tree while git still tracks it.
+ * empty text, unread. A file that exists but cannot be opened comes back
+ * with the error. Returns undefined for anything that is not a regular file:
+ * a folder, a pipe, a dangling or looping link, or a file deleted from the
+ * work tree while git still tracks it.
  */
 function readSmallFile(
   absolute: string,
-): { text: string; bytes: number } | undefined {
+): { text: string; bytes: number; error?: string } | undefined {
   let descriptor: number;
   try {
     // Non-blocking, so a named pipe cannot stall the run at open.
     descriptor = openSync(absolute, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch {
-    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "unknown error";
+    if (NOT_A_FILE.has(code)) return undefined;
+    return { text: "", bytes: 0, error: code };
   }
   try {
     const info = fstatSync(descriptor);
@@ -220,6 +241,9 @@ function readSmallFile(
     closeSync(descriptor);
   }
 }
+
+/** open() errors of paths that are not a readable regular file at all. */
+const NOT_A_FILE = new Set(["ENOENT", "ENOTDIR", "ELOOP"]);
 
 const folderIndex = new WeakMap<SourceTree, Map<string, string[]>>();
 

@@ -50,6 +50,15 @@ registerRules([
     fix: "Fix the syntax at the line and column shown; indent with spaces and keep one copy of each key.",
   },
   {
+    id: "yaml-unreadable",
+    severity: "error",
+    group: FILES,
+    checks:
+      "Every YAML file git lists can be read, for example it is not missing read permission for the user running the validator.",
+    why: "An unread file is checked by nothing, while Flux reads it from git and applies or rejects it.",
+    fix: "Give the user running the validator read access, e.g. check out the repository as that user.",
+  },
+  {
     id: "yaml-too-large",
     severity: "error",
     group: FILES,

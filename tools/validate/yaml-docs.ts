@@ -47,8 +47,8 @@ export interface YamlProblem {
   line: number;
   column: number;
   message: string;
-  /** "size", "aliases" or "syntax". */
-  kind: "size" | "aliases" | "syntax";
+  /** "size", "aliases", "syntax" or "unreadable". */
+  kind: "size" | "aliases" | "syntax" | "unreadable";
 }
 
 export interface ParsedYaml {
