@@ -16,6 +16,11 @@ export interface ListedEntry {
   value: string;
   /** A resource may be a file or a directory holding a kustomization. */
   expect: "resource" | "file" | "directory";
+  /**
+   * Whether kustomize parses the file as YAML. Generator sources are read as
+   * opaque data, so YAML errors in them do not stop a build.
+   */
+  yaml: boolean;
 }
 
 /** A patch a kustomization applies, for mapping values back to it. */
@@ -30,6 +35,27 @@ const kustomizationFileCache = new WeakMap<
   SourceTree,
   Map<string, string | undefined>
 >();
+
+/** True for a file kustomize reads as a folder's kustomization. */
+export function isKustomizationFile(file: string): boolean {
+  return KUSTOMIZATION_FILE_NAMES.includes(path.posix.basename(file));
+}
+
+/**
+ * Lists every kustomization file in `directory`. kustomize fails on a
+ * folder with more than one, so a build of such a folder must run kustomize.
+ */
+export function kustomizationFilesIn(
+  tree: SourceTree,
+  directory: string,
+): string[] {
+  return KUSTOMIZATION_FILE_NAMES.map((name) =>
+    joinRelative(directory, name),
+  ).filter(
+    (candidate) =>
+      tree.files.has(candidate) || existsSync(path.join(tree.root, candidate)),
+  );
+}
 
 /** Relative path of the kustomization file in `directory`, if any. */
 export function findKustomizationFile(
@@ -80,7 +106,7 @@ export function listedEntries(data: Record<string, unknown>): ListedEntry[] {
     if (!Array.isArray(list)) return;
     list.forEach((value, index) => {
       if (typeof value === "string" && isLocal(value)) {
-        entries.push({ field: [field, index], value, expect });
+        entries.push({ field: [field, index], value, expect, yaml: true });
       }
     });
   };
@@ -88,16 +114,20 @@ export function listedEntries(data: Record<string, unknown>): ListedEntry[] {
   addList("bases", "resource");
   addList("components", "directory");
   for (const field of FILE_LIST_FIELDS) {
-    // patchesStrategicMerge also accepts inline patches, which hold newlines.
     const list = data[field];
     if (!Array.isArray(list)) continue;
     list.forEach((value, index) => {
       if (
         typeof value === "string" &&
-        !value.includes("\n") &&
+        !isInlinePatch(value) &&
         isLocal(value)
       ) {
-        entries.push({ field: [field, index], value, expect: "file" });
+        entries.push({
+          field: [field, index],
+          value,
+          expect: "file",
+          yaml: true,
+        });
       }
     });
   }
@@ -110,6 +140,7 @@ export function listedEntries(data: Record<string, unknown>): ListedEntry[] {
           field: [field, index, "path"],
           value: item.path,
           expect: "file",
+          yaml: true,
         });
       }
     });
@@ -132,6 +163,7 @@ export function listedEntries(data: Record<string, unknown>): ListedEntry[] {
             field: [field, index, key, fileIndex],
             value: file,
             expect: "file",
+            yaml: false,
           });
         });
       }
@@ -140,11 +172,20 @@ export function listedEntries(data: Record<string, unknown>): ListedEntry[] {
           field: [field, index, "env"],
           value: generator.env,
           expect: "file",
+          yaml: false,
         });
       }
     });
   }
   return entries;
+}
+
+/**
+ * True for a patchesStrategicMerge entry that is the patch itself rather
+ * than a path: YAML over several lines, or a one-line JSON object.
+ */
+function isInlinePatch(value: string): boolean {
+  return value.includes("\n") || value.trimStart().startsWith("{");
 }
 
 /** Patches a kustomization declares, with the file each lives in. */
@@ -176,13 +217,23 @@ export function patchEntries(
     for (const item of strategic) {
       if (typeof item !== "string") continue;
       entries.push(
-        item.includes("\n")
+        isInlinePatch(item)
           ? { file, inline: true }
           : { file: joinRelative(directory, item), inline: false },
       );
     }
   }
   return entries;
+}
+
+/** The paths named by a kustomization and the kustomizations it lists. */
+export interface KustomizationChain {
+  /** Every kustomization file read. */
+  kustomizationFiles: string[];
+  /** Every local file or directory listed. */
+  listedPaths: string[];
+  /** The listed files that kustomize parses as YAML. */
+  yamlPaths: string[];
 }
 
 /**
@@ -193,25 +244,37 @@ export function collectChain(
   tree: SourceTree,
   directory: string,
   seen = new Set<string>(),
-): { kustomizationFiles: string[]; listedPaths: string[] } {
-  const kustomizationFiles: string[] = [];
-  const listedPaths: string[] = [];
+): KustomizationChain {
+  const chain: KustomizationChain = {
+    kustomizationFiles: [],
+    listedPaths: [],
+    yamlPaths: [],
+  };
   const file = findKustomizationFile(tree, directory);
-  if (!file || seen.has(file)) return { kustomizationFiles, listedPaths };
+  if (!file || seen.has(file)) return chain;
   seen.add(file);
-  kustomizationFiles.push(file);
+  chain.kustomizationFiles.push(file);
   const data = readKustomization(tree, file);
-  if (!data) return { kustomizationFiles, listedPaths };
+  if (!data) return chain;
   for (const entry of listedEntries(data)) {
     const target = joinRelative(directory, entry.value);
-    listedPaths.push(target);
+    chain.listedPaths.push(target);
     if (entry.expect !== "file" && isDirectory(tree, target)) {
-      const nested = collectChain(tree, target, seen);
-      kustomizationFiles.push(...nested.kustomizationFiles);
-      listedPaths.push(...nested.listedPaths);
+      appendChain(chain, collectChain(tree, target, seen));
+    } else if (entry.yaml) {
+      chain.yamlPaths.push(target);
     }
   }
-  return { kustomizationFiles, listedPaths };
+  return chain;
+}
+
+export function appendChain(
+  chain: KustomizationChain,
+  more: KustomizationChain,
+): void {
+  chain.kustomizationFiles.push(...more.kustomizationFiles);
+  chain.listedPaths.push(...more.listedPaths);
+  chain.yamlPaths.push(...more.yamlPaths);
 }
 
 type PathKind = "file" | "directory" | "missing";

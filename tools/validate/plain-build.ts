@@ -3,10 +3,12 @@ import {
   findKustomizationFile,
   isDirectory,
   joinRelative,
+  kustomizationFilesIn,
   readKustomization,
 } from "./kustomize-files.js";
 import {
   describeObject,
+  getPath,
   kindOf,
   looksLikeKubernetesObject,
   nameOf,
@@ -39,6 +41,8 @@ export function plainFiles(
 ): string[] | undefined {
   const file = findKustomizationFile(tree, directory);
   if (!file || seen.has(file) || !tree.files.has(file)) return undefined;
+  // kustomize fails on a folder with two kustomization files; let it say so.
+  if (kustomizationFilesIn(tree, directory).length > 1) return undefined;
   seen.add(file);
   const data = readKustomization(tree, file);
   if (!data || Object.keys(data).some((key) => !PLAIN_KEYS.has(key)))
@@ -57,6 +61,9 @@ export function plainFiles(
     } else if (tree.files.has(target)) {
       const source = tree.files.get(target)!;
       if (source.problems.length > 0 || source.empty) return undefined;
+      // kustomize expands a List into its items; this reader does not.
+      if (source.documents.some((document) => kindOf(document.data) === "List"))
+        return undefined;
       files.push(target);
     } else {
       // Missing or not YAML: let kustomize produce its own error.
@@ -97,7 +104,7 @@ export function readPlainBuild(
         });
         continue;
       }
-      const id = `${kindOf(document.data)}/${namespaceOf(document.data) ?? ""}/${nameOf(document.data)}`;
+      const id = resourceId(document.data);
       const first = ids.get(id);
       if (first) {
         failed = true;
@@ -118,4 +125,15 @@ export function readPlainBuild(
     }
   }
   return failed ? undefined : documents;
+}
+
+/**
+ * The id kustomize keys resources by: API group, kind, namespace and name,
+ * where no namespace means `default`.
+ */
+function resourceId(data: unknown): string {
+  const apiVersion = String(getPath(data, "apiVersion") ?? "");
+  const group = apiVersion.includes("/") ? apiVersion.split("/")[0] : "";
+  const namespace = namespaceOf(data) || "default";
+  return `${group}/${kindOf(data)}/${namespace}/${nameOf(data)}`;
 }

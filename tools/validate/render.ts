@@ -3,6 +3,7 @@ import path from "node:path";
 import yaml from "js-yaml";
 import type { FindingSink } from "./findings.js";
 import {
+  appendChain,
   collectChain,
   findKustomizationFile,
   isDirectory,
@@ -33,6 +34,7 @@ import {
   type Origin,
   type RenderedObject,
 } from "./objects.js";
+import { problemsOfListedFile } from "./listed-files.js";
 import { filesUnder, type SourceTree } from "./repository.js";
 import { isPlainObject } from "./structural-schema.js";
 import { hasExpression, substitute } from "./substitute.js";
@@ -527,16 +529,20 @@ async function renderWithKustomize(
     if (typeof component !== "string") continue;
     const folder = joinRelative(build.path, component);
     chain.listedPaths.push(folder);
-    const nested = collectChain(tree, folder);
-    chain.kustomizationFiles.push(...nested.kustomizationFiles);
-    chain.listedPaths.push(...nested.listedPaths);
+    appendChain(chain, collectChain(tree, folder));
   }
   build.kustomizationFiles = chain.kustomizationFiles;
   const readFiles = filesReadBy(tree, build.path, chain.listedPaths);
   for (const file of readFiles) result.usedFiles.add(file);
 
-  const blocked = readFiles.filter(
-    (file) => (tree.files.get(file)?.problems.length ?? 0) > 0,
+  // With its own kustomization, kustomize parses only what that lists, not
+  // every file in the folder; generator sources it reads as plain data.
+  const parsedFiles =
+    ownFile !== undefined
+      ? [...new Set([...chain.kustomizationFiles, ...chain.yamlPaths])]
+      : readFiles;
+  const blocked = parsedFiles.filter(
+    (file) => problemsOfListedFile(tree, file, sink).length > 0,
   );
   if (blocked.length > 0) {
     sink.skip({

@@ -99,6 +99,11 @@ export interface SourceTree {
 }
 
 const YAML_FILE = /\.ya?ml$/i;
+
+/** YAML files, and `Kustomization`, a kustomization name without extension. */
+function isManifestFile(file: string): boolean {
+  return YAML_FILE.test(file) || path.posix.basename(file) === "Kustomization";
+}
 const ALWAYS_SKIPPED = new Set([".git", "node_modules"]);
 
 /**
@@ -123,7 +128,7 @@ export async function listYamlFiles(root: string): Promise<string[]> {
 
   const fromGit = await listWithGit(root);
   const files = fromGit ?? (await walk(root));
-  return files.filter((file) => YAML_FILE.test(file)).sort();
+  return files.filter(isManifestFile).sort();
 }
 
 async function listWithGit(root: string): Promise<string[] | undefined> {
@@ -170,7 +175,7 @@ export async function loadTree(root: string): Promise<SourceTree> {
   const paths = await listYamlFiles(root);
   const files = new Map<string, SourceFile>();
   for (const relative of paths) {
-    const file = readSmallFile(path.join(root, relative));
+    const file = readManifestFile(path.join(root, relative));
     // An oversized file comes back without its text and fails on its size.
     if (file)
       files.set(
@@ -207,7 +212,7 @@ const pendingFiles = new WeakMap<SourceTree, Iterator<SourceFile>>();
  * a folder, a pipe, a dangling or looping link, or a file deleted from the
  * work tree while git still tracks it.
  */
-function readSmallFile(
+export function readManifestFile(
   absolute: string,
 ): { text: string; bytes: number; error?: string } | undefined {
   let descriptor: number;

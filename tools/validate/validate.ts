@@ -24,11 +24,8 @@ import {
 } from "./objects.js";
 import { kustomizeRunning, renderAll } from "./render.js";
 import { loadTree, parseAhead, type SourceTree } from "./repository.js";
-import {
-  MAX_EXPANDED_NODES,
-  MAX_FILE_BYTES,
-  type YamlProblem,
-} from "./yaml-docs.js";
+import { isKustomizationFile } from "./kustomize-files.js";
+import { describeYamlProblem } from "./yaml-docs.js";
 
 const NO_CRDS: CrdSchemas = new Map();
 /** Maximum time, in milliseconds, spent parsing ahead between two builds. */
@@ -184,7 +181,7 @@ function reportFileProblems(tree: SourceTree, sink: FindingSink): void {
       continue;
     }
     for (const problem of file.problems) {
-      const { rule, fix } = ruleForProblem(problem);
+      const { rule, fix } = describeYamlProblem(problem);
       sink.add({
         rule,
         severity: "error",
@@ -198,34 +195,6 @@ function reportFileProblems(tree: SourceTree, sink: FindingSink): void {
   }
 }
 
-function ruleForProblem(problem: YamlProblem): { rule: string; fix: string } {
-  switch (problem.kind) {
-    case "size":
-      return {
-        rule: "yaml-too-large",
-        fix: `split the file; the limit is ${MAX_FILE_BYTES / 1024 / 1024} MiB`,
-      };
-    case "aliases":
-      return {
-        rule: "yaml-alias-bomb",
-        fix: `expand the aliases by hand; a document may reach ${MAX_EXPANDED_NODES.toLocaleString("en-US")} nodes`,
-      };
-    case "unreadable":
-      return {
-        rule: "yaml-unreadable",
-        fix: "give the user running the validator read access to the file",
-      };
-    case "syntax":
-      break;
-  }
-  const fix = /tab/i.test(problem.message)
-    ? "indent with spaces; YAML does not allow tabs for indentation"
-    : /duplicate|duplicated/i.test(problem.message)
-      ? "remove one of the two keys; YAML keeps only one and kustomize rejects the file"
-      : "fix the YAML syntax at this position";
-  return { rule: "yaml-syntax", fix };
-}
-
 /** Lists Kubernetes objects in files that no Flux Kustomization builds. */
 function listUnreachedObjects(
   tree: SourceTree,
@@ -235,7 +204,7 @@ function listUnreachedObjects(
 ): void {
   for (const file of tree.files.values()) {
     if (usedFiles.has(file.path) || modelFiles.has(file.path)) continue;
-    if (/(^|\/)kustomization\.ya?ml$/.test(file.path)) continue;
+    if (isKustomizationFile(file.path)) continue;
     for (const document of file.documents) {
       if (!looksLikeKubernetesObject(document.data)) continue;
       sink.skip({

@@ -235,6 +235,38 @@ export function countExpandedNodes(value: unknown, limit: number): number {
   return result;
 }
 
+/** Names the rule that reports a problem, and how to fix it. */
+export function describeYamlProblem(problem: YamlProblem): {
+  rule: string;
+  fix: string;
+} {
+  switch (problem.kind) {
+    case "size":
+      return {
+        rule: "yaml-too-large",
+        fix: `split the file; the limit is ${MAX_FILE_BYTES / 1024 / 1024} MiB`,
+      };
+    case "aliases":
+      return {
+        rule: "yaml-alias-bomb",
+        fix: `expand the aliases by hand; a document may reach ${MAX_EXPANDED_NODES.toLocaleString("en-US")} nodes`,
+      };
+    case "unreadable":
+      return {
+        rule: "yaml-unreadable",
+        fix: "give the user running the validator read access to the file",
+      };
+    case "syntax":
+      break;
+  }
+  const fix = /tab/i.test(problem.message)
+    ? "indent with spaces; YAML does not allow tabs for indentation"
+    : /duplicate|duplicated/i.test(problem.message)
+      ? "remove one of the two keys; YAML keeps only one and kustomize rejects the file"
+      : "fix the YAML syntax at this position";
+  return { rule: "yaml-syntax", fix };
+}
+
 function toProblem(error: unknown, lineOffset: number): YamlProblem {
   if (error instanceof yaml.YAMLException) {
     const mark = error.mark as { line?: number; column?: number } | undefined;

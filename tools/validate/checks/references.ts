@@ -2,6 +2,7 @@ import type { FindingSink } from "../findings.js";
 import {
   findKustomizationFile,
   isDirectory,
+  isKustomizationFile,
   joinRelative,
   listedEntries,
   pathExists,
@@ -208,7 +209,7 @@ export function checkKustomizationFiles(
   locator: Locator,
 ): void {
   for (const file of tree.files.keys()) {
-    if (!/(^|\/)kustomization\.ya?ml$/.test(file)) continue;
+    if (!isKustomizationFile(file)) continue;
     const data = readKustomization(tree, file);
     if (!data) continue;
     const directory = path.posix.dirname(file);

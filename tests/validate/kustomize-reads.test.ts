@@ -1,0 +1,180 @@
+import { execFileSync } from "node:child_process";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import {
+  validate,
+  type ValidateResult,
+} from "../../tools/validate/validate.js";
+import {
+  DEPLOYMENT,
+  FLUX_ENTRY,
+  errorRules,
+  removeTree,
+  validateFiles,
+  writeTree,
+} from "./fixture.js";
+
+// Each case builds ./apps through the Flux entry, with a kustomization of
+// its own, and compares the result with what `kubectl kustomize` does. The
+// entry itself holds two objects, a GitRepository and a Kustomization.
+const entry = { "clusters/test/flux.yaml": FLUX_ENTRY };
+
+function configMap(name: string, extra = ""): string {
+  return `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n${extra}data:\n  key: value\n`;
+}
+
+const BOMB = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: lol
+data:
+  a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+  b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+  c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+  d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+  e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+  f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+  g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+`;
+
+function notBuilt(result: ValidateResult): string[] {
+  return result.skipped
+    .filter((skip) => skip.reason.startsWith("not built"))
+    .map((skip) => skip.resource);
+}
+
+describe("builds read what kustomize reads", () => {
+  it("fails a folder with two kustomization files", async () => {
+    const result = await validateFiles({
+      ...entry,
+      "apps/kustomization.yaml": "resources:\n  - a.yaml\n",
+      "apps/kustomization.yml": "resources:\n  - a.yaml\n",
+      "apps/a.yaml": configMap("a"),
+    });
+    expect(errorRules(result)).toEqual(["kustomize-build"]);
+    expect(result.findings[0]!.message).toContain(
+      "multiple kustomization files",
+    );
+  });
+
+  it("treats no namespace as default in ids", async () => {
+    const result = await validateFiles({
+      ...entry,
+      "apps/kustomization.yaml": "resources:\n  - a.yaml\n  - b.yaml\n",
+      "apps/a.yaml": configMap("a"),
+      "apps/b.yaml": configMap("a").replace(
+        "  name: a\n",
+        "  name: a\n  namespace: default\n",
+      ),
+    });
+    expect(errorRules(result)).toEqual(["kustomize-build"]);
+  });
+
+  it("keeps one name in two API groups apart", async () => {
+    const bucket = (apiVersion: string) =>
+      `apiVersion: ${apiVersion}\nkind: Bucket\nmetadata:\n  name: a\n  namespace: x\nspec:\n  interval: 5m\n  bucketName: b\n  endpoint: minio.example.com\n`;
+    const result = await validateFiles({
+      ...entry,
+      "apps/kustomization.yaml": "resources:\n  - a.yaml\n  - b.yaml\n",
+      "apps/a.yaml": bucket("source.toolkit.fluxcd.io/v1"),
+      "apps/b.yaml": bucket("s3.aws.example.com/v1beta1"),
+    });
+    expect(errorRules(result)).not.toContain("kustomize-build");
+  });
+
+  it("expands a List like kustomize", async () => {
+    const list = `apiVersion: v1\nkind: List\nitems:\n  - ${configMap("a")
+      .trimEnd()
+      .split("\n")
+      .join("\n    ")}\n`;
+    const result = await validateFiles({
+      ...entry,
+      "apps/kustomization.yaml": "resources:\n  - list.yaml\n",
+      "apps/list.yaml": list,
+    });
+    expect(result.findings).toEqual([]);
+    expect(result.summary.objects).toBe(3);
+  });
+
+  it("checks files listed by a Kustomization without extension", async () => {
+    const result = await validateFiles({
+      ...entry,
+      "apps/Kustomization": "resources:\n  - a.yaml\n  - ../shared/bomb.yaml\n",
+      "apps/a.yaml": configMap("a"),
+      "shared/bomb.yaml": BOMB,
+    });
+    expect(errorRules(result)).toEqual(["yaml-alias-bomb"]);
+    expect(notBuilt(result)).toEqual(["build of apps"]);
+  });
+
+  it("checks a listed JSON file before kustomize reads it", async () => {
+    const result = await validateFiles({
+      ...entry,
+      "apps/kustomization.yaml": "resources:\n  - a.yaml\n  - bomb.json\n",
+      "apps/a.yaml": configMap("a"),
+      "apps/bomb.json": BOMB,
+    });
+    expect(
+      result.findings.map((finding) => `${finding.rule} ${finding.file}`),
+    ).toEqual(["yaml-alias-bomb apps/bomb.json"]);
+    expect(notBuilt(result)).toEqual(["build of apps"]);
+  });
+
+  it("reports a listed named pipe without waiting on it", async () => {
+    const root = await writeTree({
+      ...entry,
+      "apps/kustomization.yaml": "resources:\n  - a.yaml\n  - pipe.yaml\n",
+      "apps/a.yaml": configMap("a"),
+    });
+    try {
+      execFileSync("mkfifo", [path.join(root, "apps/pipe.yaml")]);
+      const started = Date.now();
+      const result = await validate({ root });
+      expect(Date.now() - started).toBeLessThan(20_000);
+      expect(
+        result.findings.map((finding) => `${finding.rule} ${finding.file}`),
+      ).toEqual(["yaml-unreadable apps/pipe.yaml"]);
+      expect(notBuilt(result)).toEqual(["build of apps"]);
+    } finally {
+      await removeTree(root);
+    }
+  });
+
+  it("builds past a broken file the kustomization does not list", async () => {
+    const result = await validateFiles({
+      ...entry,
+      "apps/kustomization.yaml": "resources:\n  - deployment.yaml\n",
+      "apps/deployment.yaml": DEPLOYMENT.replace(
+        "replicas: 2",
+        "replicas: two",
+      ),
+      "apps/notes.yaml": "notes: [\n",
+    });
+    expect(errorRules(result)).toEqual(["schema", "yaml-syntax"]);
+    expect(notBuilt(result)).toEqual([]);
+  });
+
+  it("builds past a generator source that is not valid YAML", async () => {
+    const result = await validateFiles({
+      ...entry,
+      "apps/kustomization.yaml":
+        "configMapGenerator:\n  - name: settings\n    files:\n      - settings.yaml\n",
+      "apps/settings.yaml": "server:\n\tport: 8080\n",
+    });
+    // The file is still a YAML file in git with a syntax error.
+    expect(errorRules(result)).toEqual(["yaml-syntax"]);
+    expect(notBuilt(result)).toEqual([]);
+    expect(result.summary.objects).toBe(3);
+  });
+
+  it("accepts a one-line inline strategic merge patch", async () => {
+    const result = await validateFiles({
+      ...entry,
+      "apps/kustomization.yaml":
+        'resources:\n  - a.yaml\npatchesStrategicMerge:\n  - \'{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"key": "patched"}}\'\n',
+      "apps/a.yaml": configMap("a"),
+    });
+    expect(result.findings).toEqual([]);
+    expect(result.summary.objects).toBe(3);
+  });
+});
