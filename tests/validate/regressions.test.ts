@@ -89,6 +89,37 @@ describe("validate determinism and cluster scoping", () => {
     }
   });
 
+  it("gives the same findings whatever build ends first", async () => {
+    // Six Kustomizations build one base into six namespaces; the same
+    // finding comes from each, in whatever order the builds end.
+    const kustomizations = Array.from({ length: 6 }, (_, index) =>
+      appsKustomization(
+        "./apps/shared",
+        `  targetNamespace: ns${index + 1}\n  postBuild:\n    substitute:\n      FOO: bar\n`,
+      ).replace("name: apps", `name: apps${index + 1}`),
+    ).join("---\n");
+    const root = await writeTree({
+      "clusters/a/flux.yaml": clusterRoot("a"),
+      "clusters/a/apps.yaml": kustomizations,
+      "apps/shared/cm.yaml":
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\nbogusField: 1\ndata:\n  key: ${MISSING}\n",
+    });
+    try {
+      const outputs = new Set<string>();
+      for (const concurrency of [1, 2, 8, 8]) {
+        const result = await validate({ root, concurrency });
+        outputs.add(JSON.stringify([result.findings, result.skipped]));
+      }
+      expect(outputs.size).toBe(1);
+      const result = JSON.parse([...outputs][0]!)[0] as { rule: string }[];
+      expect(result.map((finding) => finding.rule)).toContain(
+        "schema-unknown-field",
+      );
+    } finally {
+      await removeTree(root);
+    }
+  });
+
   it("keeps nested cluster folders apart", async () => {
     const result = await validateFiles({
       "clusters/prod/eu/flux.yaml": clusterRoot("prod/eu"),

@@ -36,3 +36,43 @@ describe("rule catalogue", () => {
     ).toThrow("unregistered rule");
   });
 });
+
+describe("finding sink", () => {
+  const finding = (resource: string) => ({
+    rule: "schema",
+    severity: "error" as const,
+    file: "base/cm.yaml",
+    line: 3,
+    column: 1,
+    resource,
+    message: "data.key must be a string",
+  });
+
+  it("keeps the same copy whatever the order", () => {
+    const forward = new FindingSink();
+    const backward = new FindingSink();
+    const resources = [
+      "ConfigMap/ns2/a",
+      "ConfigMap/ns10/a",
+      "ConfigMap/ns1/a",
+    ];
+    for (const resource of resources) forward.add(finding(resource));
+    for (const resource of [...resources].reverse())
+      backward.add(finding(resource));
+    expect(forward.findings).toEqual([finding("ConfigMap/ns1/a")]);
+    expect(backward.findings).toEqual(forward.findings);
+  });
+
+  it("lists a skip once", () => {
+    const sink = new FindingSink();
+    const entry = {
+      file: "apps/ks.yaml",
+      line: 1,
+      resource: "Kustomization/flux-system/apps",
+      reason: "not built",
+    };
+    sink.skip(entry);
+    sink.skip({ ...entry });
+    expect(sink.skipped).toEqual([entry]);
+  });
+});

@@ -30,7 +30,9 @@ export interface Skipped {
 export class FindingSink {
   readonly findings: Finding[] = [];
   readonly skipped: Skipped[] = [];
-  private readonly seen = new Set<string>();
+  /** Index in `findings` of the finding kept for each location and message. */
+  private readonly seen = new Map<string, number>();
+  private readonly skippedKeys = new Set<string>();
 
   add(finding: Finding): void {
     if (!findRule(finding.rule)) {
@@ -38,14 +40,23 @@ export class FindingSink {
       throw new Error(`finding uses unregistered rule "${finding.rule}"`);
     }
     // The same object can be built by two Flux Kustomizations that share a
-    // base; report each problem at a location once.
+    // base; report each problem at a location once. Builds end in any
+    // order, so of such copies the one first in sort order is kept.
     const key = `${finding.rule}\0${finding.file}\0${finding.line}\0${finding.column}\0${finding.message}`;
-    if (this.seen.has(key)) return;
-    this.seen.add(key);
-    this.findings.push(finding);
+    const index = this.seen.get(key);
+    if (index === undefined) {
+      this.seen.set(key, this.findings.length);
+      this.findings.push(finding);
+    } else if (tieBreak(finding) < tieBreak(this.findings[index]!)) {
+      this.findings[index] = finding;
+    }
   }
 
   skip(entry: Skipped): void {
+    // A Kustomization reached twice must not list the same skip twice.
+    const key = `${entry.file}\0${entry.line}\0${entry.resource}\0${entry.reason}`;
+    if (this.skippedKeys.has(key)) return;
+    this.skippedKeys.add(key);
     this.skipped.push(entry);
   }
 
@@ -53,4 +64,8 @@ export class FindingSink {
     return this.findings.filter((finding) => finding.severity === severity)
       .length;
   }
+}
+
+function tieBreak(finding: Finding): string {
+  return `${finding.resource ?? ""}\0${finding.fix ?? ""}`;
 }

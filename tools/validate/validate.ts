@@ -132,7 +132,7 @@ export async function validate(
   const findings = sortFindings(sink.findings);
   return {
     findings,
-    skipped: sink.skipped,
+    skipped: sortSkipped(sink.skipped),
     summary: {
       files: tree.files.size,
       objects: objects.length,
@@ -218,12 +218,32 @@ function listUnreachedObjects(
   }
 }
 
+/**
+ * Sorts by location, then by everything else, so concurrent builds that
+ * end in a different order still give the same output.
+ */
 function sortFindings(findings: Finding[]): Finding[] {
   return [...findings].sort(
     (a, b) =>
-      a.file.localeCompare(b.file) ||
+      compareText(a.file, b.file) ||
       a.line - b.line ||
       a.column - b.column ||
-      a.rule.localeCompare(b.rule),
+      compareText(a.rule, b.rule) ||
+      compareText(a.message, b.message) ||
+      compareText(a.resource ?? "", b.resource ?? ""),
   );
+}
+
+function sortSkipped(skipped: Skipped[]): Skipped[] {
+  return [...skipped].sort(
+    (a, b) =>
+      compareText(a.file, b.file) ||
+      a.line - b.line ||
+      compareText(a.resource, b.resource) ||
+      compareText(a.reason, b.reason),
+  );
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
