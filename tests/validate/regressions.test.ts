@@ -120,6 +120,27 @@ describe("validate determinism and cluster scoping", () => {
     }
   });
 
+  it("builds a Kustomization outside the cluster folder once", async () => {
+    // apps applies both the HelmRepository and the Kustomization infra,
+    // whose HelmRelease uses it; infra's file is outside clusters/.
+    const infra = appsKustomization("./infra").replace(
+      "name: apps",
+      "name: infra",
+    );
+    const result = await validateFiles({
+      "clusters/dev/flux.yaml": clusterRoot("dev"),
+      "clusters/dev/apps.yaml": appsKustomization("./apps/demo"),
+      "apps/demo/kustomization.yaml":
+        "resources:\n  - infra.yaml\n  - repository.yaml\n",
+      "apps/demo/infra.yaml": infra,
+      "apps/demo/repository.yaml": HELM_REPOSITORY,
+      "infra/kustomization.yaml": "resources:\n  - release.yaml\n",
+      "infra/release.yaml": HELM_RELEASE,
+    });
+    expect(result.findings).toEqual([]);
+    expect(result.summary.builds).toBe(3);
+  });
+
   it("keeps nested cluster folders apart", async () => {
     const result = await validateFiles({
       "clusters/prod/eu/flux.yaml": clusterRoot("prod/eu"),

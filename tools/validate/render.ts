@@ -120,6 +120,10 @@ export async function renderAll(options: RenderOptions): Promise<RenderResult> {
 
   const built = new Set<string>();
   const builtIdentities = new Set<string>();
+  // Source locations of Kustomizations that some build applied. A seed
+  // whose file is outside every cluster folder has no cluster of its own,
+  // so its identity alone cannot tell that a build already reached it.
+  const builtOrigins = new Set<string>();
   // Roots first: the other Kustomizations are built when a build applies
   // them, after the objects their substituteFrom reads exist. Those no
   // build reaches are built at the end, on their own.
@@ -135,7 +139,8 @@ export async function renderAll(options: RenderOptions): Promise<RenderResult> {
         .splice(0)
         .filter(
           (seed) =>
-            !builtIdentities.has(`${seed.cluster}\0${identity(seed.data)}`),
+            !builtIdentities.has(`${seed.cluster}\0${identity(seed.data)}`) &&
+            !builtOrigins.has(`${seed.origin.file}:${seed.origin.line}`),
         );
       if (queue.length === 0) break;
     }
@@ -146,6 +151,7 @@ export async function renderAll(options: RenderOptions): Promise<RenderResult> {
       if (built.has(key)) return;
       built.add(key);
       builtIdentities.add(`${pending.cluster}\0${identity(pending.data)}`);
+      builtOrigins.add(`${pending.origin.file}:${pending.origin.line}`);
       const build = describeBuild(tree, options.sink, pending);
       if (!build) return;
       // Builds run concurrently, so take this build's objects from its own
