@@ -249,6 +249,25 @@ describe("validate command on bad input", () => {
 });
 
 describe("validate command usage", () => {
+  it("exits 2 when kubectl is missing", async () => {
+    const root = await writeTree(base);
+    roots.push(root);
+    const outcome = runValidateCommand([root], {
+      KUBECTL: "/nonexistent/kubectl",
+    });
+    expect(outcome.status).toBe(2);
+    expect(outcome.stderr).toContain("kubectl was not found");
+  });
+
+  it("exits 2 when kubectl cannot run kustomize", async () => {
+    const root = await writeTree(base);
+    roots.push(root);
+    // /bin/false stands for a kubectl build or wrapper without kustomize.
+    const outcome = runValidateCommand([root], { KUBECTL: "/bin/false" });
+    expect(outcome.status).toBe(2);
+    expect(outcome.stderr).toContain("cannot run kustomize");
+  });
+
   it("exits 2 on an unknown flag", () => {
     const outcome = runValidateCommand(["--colour"]);
     expect(outcome.status).toBe(2);

@@ -47,7 +47,10 @@ export function errorRules(result: ValidateResult): string[] {
 }
 
 /** Runs the validate command as a user would, returning exit code and output. */
-export function runValidateCommand(args: string[]): {
+export function runValidateCommand(
+  args: string[],
+  environment: Record<string, string> = {},
+): {
   status: number;
   stdout: string;
   stderr: string;
@@ -63,6 +66,7 @@ export function runValidateCommand(args: string[]): {
     {
       encoding: "utf8",
       cwd: REPO_ROOT,
+      env: { ...process.env, ...environment },
       maxBuffer: 64 * 1024 * 1024,
       timeout: 120_000,
     },

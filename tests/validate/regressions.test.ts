@@ -411,6 +411,22 @@ spec: {}
     }
   });
 
+  it("exits 2 when git cannot list the files", async () => {
+    const root = await writeTree(base);
+    try {
+      execFileSync("git", ["init", "-q", root]);
+      execFileSync("git", ["-C", root, "add", "-A"]);
+      // A damaged index makes git fail for a reason other than "not a
+      // repository", as "dubious ownership" does in CI containers.
+      await writeFile(path.join(root, ".git/index"), "not an index");
+      const outcome = runValidateCommand([root]);
+      expect(outcome.status).toBe(2);
+      expect(outcome.stderr).toContain("git cannot list the files");
+    } finally {
+      await removeTree(root);
+    }
+  });
+
   it("exits 2 on a folder without YAML files", async () => {
     const root = await writeTree({ "README.md": "nothing here\n" });
     try {

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
+import { UsageError } from "../../tools/lib/errors.js";
 import { validate } from "../../tools/validate/validate.js";
 import {
   DEPLOYMENT,
@@ -32,6 +33,18 @@ vi.mock("node:fs", async (importOriginal) => {
         ...rest,
       );
     },
+    readdirSync: (folder: fs.PathLike, ...rest: unknown[]) => {
+      if (denied.has(String(folder))) {
+        throw Object.assign(
+          new Error(`EACCES: permission denied, scandir '${String(folder)}'`),
+          { code: "EACCES" },
+        );
+      }
+      return (original.readdirSync as (...args: unknown[]) => unknown)(
+        folder,
+        ...rest,
+      );
+    },
   };
 });
 
@@ -60,5 +73,21 @@ describe("unreadable files", () => {
     expect(finding?.file).toBe("apps/deployment.yaml");
     expect(finding?.message).toContain("EACCES");
     expect(result.summary.errors).toBeGreaterThan(0);
+  });
+
+  it("stop the run when a folder cannot be listed", async () => {
+    // Outside git, the validator lists files by walking the folders.
+    const root = await writeTree({
+      "clusters/test/flux.yaml": FLUX_ENTRY,
+      "apps/deployment.yaml": DEPLOYMENT,
+    });
+    roots.push(root);
+    denied.add(path.join(root, "apps"));
+
+    const failure = await validate({ root }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(UsageError);
+    expect((failure as Error).message).toMatch(
+      /cannot read the folder .*apps \(EACCES\)/,
+    );
   });
 });

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
@@ -74,15 +74,57 @@ export async function removeBuildFolder(folder: string): Promise<void> {
   await rm(folder, { recursive: true, force: true });
 }
 
+const NOT_FOUND = `kubectl was not found on PATH (looked for "${KUBECTL}"); install kubectl 1.27 or newer, which includes kustomize, or set KUBECTL to its path`;
+
+let kubectlCheck: Promise<void> | undefined;
+
+/**
+ * Checks once per process that KUBECTL runs `kustomize`, so a broken or
+ * wrong binary is a usage problem (exit 2) instead of a failed build
+ * blamed on the manifests. Rejects with a UsageError.
+ */
+export function checkKubectl(): Promise<void> {
+  kubectlCheck ??= new Promise<void>((resolve, reject) => {
+    execFile(
+      KUBECTL,
+      ["kustomize", "--help"],
+      { timeout: 30_000 },
+      (error, _stdout, stderr) => {
+        if (!error) return resolve();
+        if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+          reject(new UsageError(NOT_FOUND, { cause: error }));
+          return;
+        }
+        const detail = stderr.trim().split("\n")[0] || error.message;
+        reject(
+          new UsageError(
+            `"${KUBECTL}" cannot run kustomize (\`${KUBECTL} kustomize --help\` failed: ${detail}); install kubectl 1.27 or newer, which includes kustomize, or set KUBECTL to its path`,
+            { cause: error },
+          ),
+        );
+      },
+    );
+  });
+  return kubectlCheck;
+}
+
 /**
  * Runs `kubectl kustomize` on a directory with the load restrictor off, as
  * kustomize-controller does. The child is killed when it passes the time or
  * memory limit; memory is read from /proc because Node cannot set rlimits on
  * a child.
  */
-export function runKustomize(
+export async function runKustomize(
   directory: string,
   limits: KustomizeLimits = DEFAULT_KUSTOMIZE_LIMITS,
+): Promise<KustomizeResult> {
+  await checkKubectl();
+  return runChild(directory, limits);
+}
+
+function runChild(
+  directory: string,
+  limits: KustomizeLimits,
 ): Promise<KustomizeResult> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
@@ -135,12 +177,7 @@ export function runKustomize(
       clearInterval(poller);
       if (child.pid !== undefined) liveGroups.delete(child.pid);
       if (error.code === "ENOENT") {
-        reject(
-          new UsageError(
-            `kubectl was not found on PATH (looked for "${KUBECTL}"); install kubectl 1.27 or newer, which includes kustomize, or set KUBECTL to its path`,
-            { cause: error },
-          ),
-        );
+        reject(new UsageError(NOT_FOUND, { cause: error }));
       } else {
         reject(error);
       }

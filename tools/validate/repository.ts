@@ -5,6 +5,7 @@ import {
   fstatSync,
   openSync,
   readdirSync,
+  type Dirent,
   readSync,
 } from "node:fs";
 import { stat } from "node:fs/promises";
@@ -132,8 +133,9 @@ export async function listYamlFiles(root: string): Promise<string[]> {
 }
 
 async function listWithGit(root: string): Promise<string[] | undefined> {
+  let stdout: string;
   try {
-    const { stdout } = await execFileAsync(
+    ({ stdout } = await execFileAsync(
       "git",
       [
         "-C",
@@ -145,20 +147,41 @@ async function listWithGit(root: string): Promise<string[] | undefined> {
         "--exclude-standard",
       ],
       { maxBuffer: 256 * 1024 * 1024 },
-    );
-    const files = stdout.split("\0").filter((file) => file !== "");
-    return files.filter(
-      (file) => !file.split("/").some((part) => ALWAYS_SKIPPED.has(part)),
-    );
-  } catch {
+    ));
+  } catch (error) {
+    const failure = error as NodeJS.ErrnoException & { stderr?: string };
     // Not a git work tree, or git is missing: fall back to walking.
-    return undefined;
+    if (
+      failure.code === "ENOENT" ||
+      /not a git repository/i.test(failure.stderr ?? "")
+    )
+      return undefined;
+    // Any other refusal, such as "dubious ownership" in a CI container,
+    // would silently change which files are read.
+    const reason = (failure.stderr ?? failure.message).trim().split("\n")[0];
+    throw new UsageError(
+      `git cannot list the files of ${root}: ${reason}; fix git's complaint (for dubious ownership: git config --global --add safe.directory ${root}), so that git-ignored files stay out of the check`,
+      { cause: error },
+    );
   }
+  const files = stdout.split("\0").filter((file) => file !== "");
+  return files.filter(
+    (file) => !file.split("/").some((part) => ALWAYS_SKIPPED.has(part)),
+  );
 }
 
 async function walk(root: string, prefix = ""): Promise<string[]> {
   // Synchronous: one readdir per folder, with no promise per entry.
-  const entries = readdirSync(path.join(root, prefix), { withFileTypes: true });
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(path.join(root, prefix), { withFileTypes: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "unknown error";
+    throw new UsageError(
+      `cannot read the folder ${path.join(root, prefix)} (${code}); give the user running the validator read access to the whole repository`,
+      { cause: error },
+    );
+  }
   const files: string[] = [];
   for (const entry of entries) {
     if (ALWAYS_SKIPPED.has(entry.name)) continue;

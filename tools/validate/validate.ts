@@ -15,7 +15,11 @@ import {
 } from "./checks/schemas.js";
 import { checkOry } from "./ory/check.js";
 import { FindingSink, type Finding, type Skipped } from "./findings.js";
-import { DEFAULT_KUSTOMIZE_LIMITS, type KustomizeLimits } from "./kustomize.js";
+import {
+  checkKubectl,
+  DEFAULT_KUSTOMIZE_LIMITS,
+  type KustomizeLimits,
+} from "./kustomize.js";
 import { Locator } from "./locate.js";
 import {
   describeObject,
@@ -71,6 +75,9 @@ export async function validate(
   const started = performance.now();
   const root = path.resolve(options.root);
   const sink = new FindingSink();
+  // Started now, it runs while the tree loads; the first build awaits it
+  // and fails the run if kubectl cannot run kustomize.
+  checkKubectl().catch(() => undefined);
 
   const tree = await loadTree(root);
   if (tree.files.size === 0) {
