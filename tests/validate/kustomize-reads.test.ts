@@ -177,4 +177,18 @@ describe("builds read what kustomize reads", () => {
     expect(result.findings).toEqual([]);
     expect(result.summary.objects).toBe(3);
   });
+
+  it("reports a listed path outside the repository", async () => {
+    const result = await validateFiles({
+      ...entry,
+      "apps/kustomization.yaml":
+        "resources:\n  - a.yaml\n  - ../../elsewhere/cm.yaml\n",
+      "apps/a.yaml": configMap("a"),
+    });
+    const finding = result.findings.find(
+      (candidate) => candidate.rule === "kustomization-entry-missing",
+    );
+    expect(finding?.message).toContain("outside the repository");
+    expect(finding?.file).toBe("apps/kustomization.yaml");
+  });
 });

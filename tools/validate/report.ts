@@ -101,7 +101,7 @@ function markdownSummary(result: ValidateResult): string {
     );
     for (const finding of result.findings) {
       lines.push(
-        `| \`${finding.file}:${finding.line}\` | ${finding.severity} | ${finding.rule} | ${cell(finding.message)} | ${cell(finding.fix ?? "")} |`,
+        `| ${cell(code(`${finding.file}:${finding.line}`))} | ${finding.severity} | ${finding.rule} | ${cell(finding.message)} | ${cell(finding.fix ?? "")} |`,
       );
     }
     lines.push("");
@@ -113,7 +113,7 @@ function markdownSummary(result: ValidateResult): string {
     );
     for (const entry of result.skipped)
       lines.push(
-        `- \`${entry.file}:${entry.line}\` ${entry.resource}: ${entry.reason}`,
+        `- ${code(`${entry.file}:${entry.line}`)} ${entry.resource}: ${entry.reason}`,
       );
     lines.push("", "</details>", "");
   }
@@ -122,6 +122,20 @@ function markdownSummary(result: ValidateResult): string {
 
 function cell(text: string): string {
   return text.replaceAll("|", "\\|").replaceAll("\n", " ");
+}
+
+/**
+ * Formats text as a Markdown code span that survives any file name: the
+ * fence is one backtick longer than the longest run inside, and line breaks
+ * become spaces.
+ */
+function code(text: string): string {
+  const flat = text.replaceAll(/[\r\n]+/g, " ");
+  const runs = flat.match(/`+/g) ?? [];
+  const fence = "`".repeat(Math.max(0, ...runs.map((run) => run.length)) + 1);
+  const padded =
+    flat.startsWith("`") || flat.endsWith("`") ? ` ${flat} ` : flat;
+  return `${fence}${padded}${fence}`;
 }
 
 function escapeData(text: string): string {

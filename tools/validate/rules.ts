@@ -212,7 +212,7 @@ registerRules([
     severity: "error",
     group: REFERENCES,
     checks:
-      "Every local file and folder a kustomization.yaml lists exists and has the expected type.",
+      "Every local file and folder a kustomization.yaml lists exists inside the repository and has the expected type.",
     why: "kustomize fails the build of every overlay that includes this kustomization.",
     fix: "Fix the path relative to the kustomization.yaml, or remove the entry.",
   },

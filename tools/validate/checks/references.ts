@@ -216,7 +216,10 @@ export function checkKustomizationFiles(
     for (const entry of listedEntries(data)) {
       const target = joinRelative(directory, entry.value);
       let problem: string | undefined;
-      if (!pathExists(tree, target)) problem = "does not exist";
+      if (target === ".." || target.startsWith("../"))
+        problem =
+          "is outside the repository, and Flux reads only files inside it";
+      else if (!pathExists(tree, target)) problem = "does not exist";
       else if (entry.expect === "file" && isDirectory(tree, target))
         problem = "is a folder, but a file is expected here";
       else if (entry.expect === "directory" && !isDirectory(tree, target))
