@@ -191,4 +191,16 @@ describe("builds read what kustomize reads", () => {
     expect(finding?.message).toContain("outside the repository");
     expect(finding?.file).toBe("apps/kustomization.yaml");
   });
+
+  it("leaves out upper-case .YAML where Flux generates the list", async () => {
+    const result = await validateFiles({
+      ...entry,
+      "apps/a.yaml": configMap("a"),
+      "apps/b.YAML": configMap("b"),
+    });
+    expect(result.findings).toEqual([]);
+    expect(result.summary.objects).toBe(3);
+    expect(result.skipped.map((skip) => skip.file)).toEqual(["apps/b.YAML"]);
+    expect(result.skipped[0]!.reason).toContain("lower-case .yaml");
+  });
 });

@@ -462,7 +462,7 @@ function checkGeneratedPath(
   sink: FindingSink,
 ): boolean {
   let ok = true;
-  for (const relative of filesUnder(tree, build.path)) {
+  for (const relative of generatedFiles(tree, build.path)) {
     const file = tree.files.get(relative)!;
     if (coveredByNestedKustomization(tree, file.path, build.path)) continue;
     for (const document of file.documents) {
@@ -538,7 +538,10 @@ async function renderWithKustomize(
     appendChain(chain, collectChain(tree, folder));
   }
   build.kustomizationFiles = chain.kustomizationFiles;
-  const readFiles = filesReadBy(tree, build.path, chain.listedPaths);
+  const readFiles =
+    ownFile !== undefined
+      ? filesReadBy(tree, build.path, chain.listedPaths)
+      : generatedFiles(tree, build.path);
   for (const file of readFiles) result.usedFiles.add(file);
 
   // With its own kustomization, kustomize parses only what that lists, not
@@ -631,6 +634,18 @@ function filesReadBy(
   return [...files];
 }
 
+/**
+ * YAML files under `directory` as Flux's generator finds them: it compares
+ * the extension case-sensitively, so `.YAML` files are left out.
+ */
+function generatedFiles(tree: SourceTree, directory: string): string[] {
+  return filesUnder(tree, directory).filter((file) =>
+    GENERATED_EXTENSION.test(file),
+  );
+}
+
+const GENERATED_EXTENSION = /\.ya?ml$/;
+
 /** What Flux's generated kustomization lists for a folder without one. */
 function generatedResources(
   tree: SourceTree,
@@ -638,7 +653,7 @@ function generatedResources(
   wrapper: string,
 ): string[] {
   const resources = new Set<string>();
-  for (const file of filesUnder(tree, directory)) {
+  for (const file of generatedFiles(tree, directory)) {
     // A subfolder with its own kustomization is listed as a folder.
     let folder = path.posix.dirname(file);
     let listed = file;

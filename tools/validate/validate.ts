@@ -212,14 +212,16 @@ function listUnreachedObjects(
   for (const file of tree.files.values()) {
     if (usedFiles.has(file.path) || modelFiles.has(file.path)) continue;
     if (isKustomizationFile(file.path)) continue;
+    const reason = /\.ya?ml$/.test(file.path)
+      ? "not under the path of any Flux Kustomization, so Flux never applies it"
+      : "Flux applies only files ending in lower-case .yaml or .yml from a folder without kustomization.yaml; rename the file or list it in a kustomization.yaml";
     for (const document of file.documents) {
       if (!looksLikeKubernetesObject(document.data)) continue;
       sink.skip({
         file: file.path,
         line: document.line,
         resource: describeObject(document.data),
-        reason:
-          "not under the path of any Flux Kustomization, so Flux never applies it",
+        reason,
       });
     }
   }
