@@ -300,9 +300,19 @@ function pathKind(tree: SourceTree, relative: string): PathKind {
     } catch {
       kind = "missing";
     }
+    // Flux's artifact has no such path, whatever the work tree holds.
+    if (kind === "file" && excludedFromSource(tree, relative)) kind = "missing";
     cache.set(relative, kind);
   }
   return kind;
+}
+
+/** True when source-controller leaves the file out of the artifact. */
+export function excludedFromSource(
+  tree: SourceTree,
+  relative: string,
+): boolean {
+  return tree.ignore?.ignores(relative) ?? false;
 }
 
 export function isDirectory(tree: SourceTree, relative: string): boolean {

@@ -12,6 +12,7 @@ import { stat } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { UsageError } from "../lib/errors.js";
+import { SourceIgnore } from "./source-ignore.js";
 import {
   MAX_FILE_BYTES,
   parseYaml,
@@ -97,6 +98,8 @@ export class SourceFile {
 export interface SourceTree {
   root: string;
   files: Map<string, SourceFile>;
+  /** Files Flux leaves out of the artifact; they are not in `files`. */
+  ignore?: SourceIgnore;
 }
 
 const YAML_FILE = /\.ya?ml$/i;
@@ -112,7 +115,9 @@ const ALWAYS_SKIPPED = new Set([".git", "node_modules"]);
  * files minus ignored ones. Outside a git work tree it walks the folder,
  * skipping .git and node_modules.
  */
-export async function listYamlFiles(root: string): Promise<string[]> {
+export async function listYamlFiles(
+  root: string,
+): Promise<{ yaml: string[]; sourceIgnores: string[] }> {
   const info = await stat(root).catch((error: unknown) => {
     throw new UsageError(
       `cannot read ${root}: it does not exist or is not readable`,
@@ -129,7 +134,12 @@ export async function listYamlFiles(root: string): Promise<string[]> {
 
   const fromGit = await listWithGit(root);
   const files = fromGit ?? (await walk(root));
-  return files.filter(isManifestFile).sort();
+  return {
+    yaml: files.filter(isManifestFile).sort(),
+    sourceIgnores: files.filter(
+      (file) => path.posix.basename(file) === ".sourceignore",
+    ),
+  };
 }
 
 async function listWithGit(root: string): Promise<string[] | undefined> {
@@ -195,9 +205,9 @@ async function walk(root: string, prefix = ""): Promise<string[]> {
 /** Reads every YAML file of the tree; each is parsed when first used. */
 export async function loadTree(root: string): Promise<SourceTree> {
   // listYamlFiles returns sorted paths, so the map keeps that order.
-  const paths = await listYamlFiles(root);
+  const { yaml, sourceIgnores } = await listYamlFiles(root);
   const files = new Map<string, SourceFile>();
-  for (const relative of paths) {
+  for (const relative of yaml) {
     const file = readManifestFile(path.join(root, relative));
     // An oversized file comes back without its text and fails on its size.
     if (file)
@@ -206,7 +216,32 @@ export async function loadTree(root: string): Promise<SourceTree> {
         new SourceFile(relative, file.text, file.bytes, file.error),
       );
   }
-  return { root, files };
+  const ignore = new SourceIgnore(root, sourceIgnores, specIgnoreOf(files));
+  for (const relative of files.keys()) {
+    if (ignore.ignores(relative)) files.delete(relative);
+  }
+  return { root, files, ignore };
+}
+
+/**
+ * The `spec.ignore` of the GitRepositories named flux-system, the source
+ * `flux bootstrap` creates for this repository. Used only when all of them
+ * agree, since each cluster's source-controller applies its own.
+ */
+function specIgnoreOf(files: Map<string, SourceFile>): string | undefined {
+  const values = new Set<string | undefined>();
+  for (const file of files.values()) {
+    if (!file.mayContain("GitRepository")) continue;
+    for (const document of file.documents) {
+      const data = document.data as Record<string, unknown> | null;
+      if (data?.kind !== "GitRepository") continue;
+      const metadata = data.metadata as { name?: unknown } | undefined;
+      if (metadata?.name !== "flux-system") continue;
+      const spec = data.spec as { ignore?: unknown } | undefined;
+      values.add(typeof spec?.ignore === "string" ? spec.ignore : undefined);
+    }
+  }
+  return values.size === 1 ? [...values][0] : undefined;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { FindingSink } from "../findings.js";
 import {
   findKustomizationFile,
+  excludedFromSource,
   isDirectory,
   isKustomizationFile,
   joinRelative,
@@ -219,6 +220,9 @@ export function checkKustomizationFiles(
       if (target === ".." || target.startsWith("../"))
         problem =
           "is outside the repository, and Flux reads only files inside it";
+      else if (excludedFromSource(tree, target))
+        problem =
+          "is left out of Flux's artifact by a .sourceignore file, spec.ignore or Flux's default exclusions";
       else if (!pathExists(tree, target)) problem = "does not exist";
       else if (entry.expect === "file" && isDirectory(tree, target))
         problem = "is a folder, but a file is expected here";
