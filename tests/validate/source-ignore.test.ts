@@ -1,3 +1,6 @@
+import { execFileSync } from "node:child_process";
+import { symlink } from "node:fs/promises";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { SourceIgnore } from "../../tools/validate/source-ignore.js";
 import { validate } from "../../tools/validate/validate.js";
@@ -64,6 +67,29 @@ describe("files Flux leaves out of the artifact", () => {
         (candidate) => candidate.rule === "kustomization-entry-missing",
       );
       expect(finding?.message).toContain("left out of Flux's artifact");
+    } finally {
+      await removeTree(root);
+    }
+  });
+
+  it("leaves out symbolic links, as source-controller does", async () => {
+    const root = await writeTree({
+      "clusters/test/flux.yaml": FLUX_ENTRY,
+      "apps/kustomization.yaml":
+        "resources:\n  - deployment.yaml\n  - linked.yaml\n",
+      "apps/deployment.yaml": DEPLOYMENT,
+      "shared/real.yaml": DEPLOYMENT.replace("name: web", "name: other"),
+    });
+    try {
+      await symlink("../shared/real.yaml", path.join(root, "apps/linked.yaml"));
+      execFileSync("git", ["init", "-q", root]);
+      execFileSync("git", ["-C", root, "add", "-A"]);
+      const result = await validate({ root });
+      const finding = result.findings.find(
+        (candidate) => candidate.rule === "kustomization-entry-missing",
+      );
+      expect(finding?.file).toBe("apps/kustomization.yaml");
+      expect(finding?.message).toContain("symbolic link");
     } finally {
       await removeTree(root);
     }

@@ -301,18 +301,34 @@ function pathKind(tree: SourceTree, relative: string): PathKind {
       kind = "missing";
     }
     // Flux's artifact has no such path, whatever the work tree holds.
-    if (kind === "file" && excludedFromSource(tree, relative)) kind = "missing";
+    if (kind !== "missing" && excludedFromSource(tree, relative))
+      kind = "missing";
     cache.set(relative, kind);
   }
   return kind;
 }
 
-/** True when source-controller leaves the file out of the artifact. */
+/** True when source-controller leaves the path out of the artifact. */
 export function excludedFromSource(
   tree: SourceTree,
   relative: string,
 ): boolean {
-  return tree.ignore?.ignores(relative) ?? false;
+  return (
+    (tree.ignore?.ignores(relative) ?? false) || isUnderLink(tree, relative)
+  );
+}
+
+/** True when `relative` is a symbolic link or lies under one. */
+export function isUnderLink(tree: SourceTree, relative: string): boolean {
+  if (!tree.links || tree.links.size === 0) return false;
+  for (
+    let at = relative;
+    at !== "." && at !== "";
+    at = path.posix.dirname(at)
+  ) {
+    if (tree.links.has(at)) return true;
+  }
+  return false;
 }
 
 export function isDirectory(tree: SourceTree, relative: string): boolean {

@@ -3,6 +3,7 @@ import {
   closeSync,
   constants,
   fstatSync,
+  lstatSync,
   openSync,
   readdirSync,
   type Dirent,
@@ -100,6 +101,8 @@ export interface SourceTree {
   files: Map<string, SourceFile>;
   /** Files Flux leaves out of the artifact; they are not in `files`. */
   ignore?: SourceIgnore;
+  /** Symbolic links, which Flux leaves out of the artifact too. */
+  links?: Set<string>;
 }
 
 const YAML_FILE = /\.ya?ml$/i;
@@ -117,7 +120,7 @@ const ALWAYS_SKIPPED = new Set([".git", "node_modules"]);
  */
 export async function listYamlFiles(
   root: string,
-): Promise<{ yaml: string[]; sourceIgnores: string[] }> {
+): Promise<{ yaml: string[]; sourceIgnores: string[]; links: Set<string> }> {
   const info = await stat(root).catch((error: unknown) => {
     throw new UsageError(
       `cannot read ${root}: it does not exist or is not readable`,
@@ -132,17 +135,29 @@ export async function listYamlFiles(
     );
   }
 
-  const fromGit = await listWithGit(root);
-  const files = fromGit ?? (await walk(root));
+  const { files, links } = (await listWithGit(root)) ?? (await walk(root));
+  // source-controller leaves symbolic links out of the artifact it builds.
+  const regular = files.filter((file) => !links.has(file));
   return {
-    yaml: files.filter(isManifestFile).sort(),
-    sourceIgnores: files.filter(
+    yaml: regular.filter(isManifestFile).sort(),
+    sourceIgnores: regular.filter(
       (file) => path.posix.basename(file) === ".sourceignore",
     ),
+    links,
   };
 }
 
-async function listWithGit(root: string): Promise<string[] | undefined> {
+/** Files of the work tree, and the symbolic links among them. */
+interface Listing {
+  files: string[];
+  links: Set<string>;
+}
+
+/**
+ * Lists files with git. With `-s`, tracked entries carry their mode, and
+ * 120000 marks a symbolic link; untracked entries come as bare paths.
+ */
+async function listWithGit(root: string): Promise<Listing | undefined> {
   let stdout: string;
   try {
     ({ stdout } = await execFileAsync(
@@ -152,6 +167,7 @@ async function listWithGit(root: string): Promise<string[] | undefined> {
         root,
         "ls-files",
         "-z",
+        "-s",
         "--cached",
         "--others",
         "--exclude-standard",
@@ -174,13 +190,39 @@ async function listWithGit(root: string): Promise<string[] | undefined> {
       { cause: error },
     );
   }
-  const files = stdout.split("\0").filter((file) => file !== "");
-  return files.filter(
-    (file) => !file.split("/").some((part) => ALWAYS_SKIPPED.has(part)),
-  );
+  const files: string[] = [];
+  const links = new Set<string>();
+  for (const entry of stdout.split("\0")) {
+    if (entry === "") continue;
+    const tab = entry.indexOf("\t");
+    const tracked =
+      tab !== -1 && /^\d{6} [0-9a-f]+ \d$/.test(entry.slice(0, tab));
+    const file = tracked ? entry.slice(tab + 1) : entry;
+    if (file.split("/").some((part) => ALWAYS_SKIPPED.has(part))) continue;
+    // A file with a conflict is listed once per stage.
+    if (tracked && files[files.length - 1] === file) continue;
+    files.push(file);
+    const link = tracked
+      ? entry.startsWith("120000 ")
+      : isSymbolicLink(path.join(root, file));
+    if (link) links.add(file);
+  }
+  return { files, links };
 }
 
-async function walk(root: string, prefix = ""): Promise<string[]> {
+function isSymbolicLink(absolute: string): boolean {
+  try {
+    return lstatSync(absolute).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+async function walk(
+  root: string,
+  prefix = "",
+  links = new Set<string>(),
+): Promise<Listing> {
   // Synchronous: one readdir per folder, with no promise per entry.
   let entries: Dirent[];
   try {
@@ -196,16 +238,18 @@ async function walk(root: string, prefix = ""): Promise<string[]> {
   for (const entry of entries) {
     if (ALWAYS_SKIPPED.has(entry.name)) continue;
     const relative = prefix === "" ? entry.name : `${prefix}/${entry.name}`;
-    if (entry.isDirectory()) files.push(...(await walk(root, relative)));
+    if (entry.isDirectory())
+      files.push(...(await walk(root, relative, links)).files);
     else if (entry.isFile()) files.push(relative);
+    else if (entry.isSymbolicLink()) links.add(relative);
   }
-  return files;
+  return { files, links };
 }
 
 /** Reads every YAML file of the tree; each is parsed when first used. */
 export async function loadTree(root: string): Promise<SourceTree> {
   // listYamlFiles returns sorted paths, so the map keeps that order.
-  const { yaml, sourceIgnores } = await listYamlFiles(root);
+  const { yaml, sourceIgnores, links } = await listYamlFiles(root);
   const files = new Map<string, SourceFile>();
   for (const relative of yaml) {
     const file = readManifestFile(path.join(root, relative));
@@ -220,7 +264,7 @@ export async function loadTree(root: string): Promise<SourceTree> {
   for (const relative of files.keys()) {
     if (ignore.ignores(relative)) files.delete(relative);
   }
-  return { root, files, ignore };
+  return { root, files, ignore, links };
 }
 
 /**

@@ -3,6 +3,7 @@ import {
   findKustomizationFile,
   excludedFromSource,
   isDirectory,
+  isUnderLink,
   isKustomizationFile,
   joinRelative,
   listedEntries,
@@ -220,6 +221,9 @@ export function checkKustomizationFiles(
       if (target === ".." || target.startsWith("../"))
         problem =
           "is outside the repository, and Flux reads only files inside it";
+      else if (isUnderLink(tree, target))
+        problem =
+          "is a symbolic link or lies under one, and Flux leaves links out of its artifact";
       else if (excludedFromSource(tree, target))
         problem =
           "is left out of Flux's artifact by a .sourceignore file, spec.ignore or Flux's default exclusions";
