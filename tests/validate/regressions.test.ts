@@ -141,6 +141,65 @@ describe("validate determinism and cluster scoping", () => {
     expect(result.summary.builds).toBe(3);
   });
 
+  it("checks custom resources against their own cluster's CRD", async () => {
+    // Cluster b already runs the newer CRD with spec.color; cluster a does not.
+    const crd = (extra: string) => `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  names:
+    kind: Widget
+    plural: widgets
+  scope: Namespaced
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              properties:
+                size:
+                  type: integer
+${extra}`;
+    const widget = `apiVersion: example.com/v1
+kind: Widget
+metadata:
+  name: w
+  namespace: default
+spec:
+  size: 1
+  color: blue
+`;
+    const root = await writeTree({
+      "clusters/a/flux.yaml": clusterRoot("a"),
+      "clusters/a/apps.yaml": appsKustomization("./apps/a"),
+      "clusters/b/flux.yaml": clusterRoot("b"),
+      "clusters/b/apps.yaml": appsKustomization("./apps/b"),
+      "apps/a/crd.yaml": crd(""),
+      "apps/a/widget.yaml": widget,
+      "apps/b/crd.yaml": crd(
+        "                color:\n                  type: string\n",
+      ),
+      "apps/b/widget.yaml": widget,
+    });
+    try {
+      for (const concurrency of [1, 8, 8, 8]) {
+        const result = await validate({ root, concurrency });
+        expect(
+          result.findings.map((finding) => `${finding.rule} ${finding.file}`),
+        ).toEqual(["schema-unknown-field apps/a/widget.yaml"]);
+      }
+    } finally {
+      await removeTree(root);
+    }
+  });
+
   it("keeps nested cluster folders apart", async () => {
     const result = await validateFiles({
       "clusters/prod/eu/flux.yaml": clusterRoot("prod/eu"),

@@ -10,7 +10,7 @@ import {
 } from "./checks/references.js";
 import {
   checkObjectSchemas,
-  collectCrdSchemas,
+  crdSchemasByCluster,
   type CrdSchemas,
 } from "./checks/schemas.js";
 import { checkOry } from "./ory/check.js";
@@ -121,8 +121,15 @@ export async function validate(
   reportFileProblems(tree, sink);
   const objects = rendered.objects;
 
-  const crds = collectCrdSchemas(objects);
-  validated += checkObjectSchemas(deferred, crds, sink, locator);
+  const crdsFor = crdSchemasByCluster(objects);
+  for (const object of deferred) {
+    validated += checkObjectSchemas(
+      [object],
+      crdsFor(object.build.cluster),
+      sink,
+      locator,
+    );
+  }
   checkFluxRules(objects, sink, locator);
   checkObjectReferences(objects, tree, declaredSecrets(models), sink, locator);
   checkOry(

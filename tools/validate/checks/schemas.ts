@@ -61,6 +61,38 @@ export function collectCrdSchemas(objects: RenderedObject[]): CrdSchemas {
 }
 
 /**
+ * Returns the CRD schemas that apply to objects of each cluster: that
+ * cluster's own CRDs, and for kinds it has none of, those of the others.
+ * During an upgrade two clusters may carry different versions of one CRD,
+ * so each is checked against its own, and where several CRDs define one
+ * kind, the first by cluster, file and line wins, whatever build ended last.
+ */
+export function crdSchemasByCluster(
+  objects: RenderedObject[],
+): (cluster: string) => CrdSchemas {
+  const order = (object: RenderedObject) =>
+    `${object.build.cluster}\0${object.origin.file}\0${String(object.origin.line).padStart(9, "0")}`;
+  // collectCrdSchemas keeps the last definition of a kind, so feed it the
+  // first in order last.
+  const crds = objects
+    .filter((object) => kindOf(object.data) === "CustomResourceDefinition")
+    .sort((a, b) => (order(a) < order(b) ? 1 : order(a) > order(b) ? -1 : 0));
+  const everywhere = collectCrdSchemas(crds);
+  const perCluster = new Map<string, CrdSchemas>();
+  return (cluster) => {
+    let schemas = perCluster.get(cluster);
+    if (!schemas) {
+      const own = collectCrdSchemas(
+        crds.filter((object) => object.build.cluster === cluster),
+      );
+      schemas = new Map([...everywhere, ...own]);
+      perCluster.set(cluster, schemas);
+    }
+    return schemas;
+  };
+}
+
+/**
  * Checks every object against its schema: the Flux kinds, the built-in
  * Kubernetes kinds, or a CRD from the tree. An object with no schema is
  * listed as skipped, never counted as valid. Returns how many were checked.
