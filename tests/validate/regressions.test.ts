@@ -141,6 +141,30 @@ describe("validate determinism and cluster scoping", () => {
     expect(result.summary.builds).toBe(3);
   });
 
+  it("tells apart Kustomizations whose names share a prefix", async () => {
+    const named = (name: string) =>
+      appsKustomization(`./${name}`).replace("name: apps", `name: ${name}`);
+    const result = await validateFiles({
+      "clusters/dev/flux.yaml": clusterRoot("dev"),
+      "clusters/dev/apps.yaml": appsKustomization("./apps/demo"),
+      // Annotations make kustomize build the folder, so objects are mapped
+      // back to their documents by kind and name.
+      "apps/demo/kustomization.yaml":
+        "commonAnnotations:\n  team: platform\nresources:\n  - infra.yaml\n  - repository.yaml\n",
+      "apps/demo/infra.yaml": named("infra") + "---\n" + named("infra-extra"),
+      "apps/demo/repository.yaml": HELM_REPOSITORY,
+      "infra/kustomization.yaml": "resources:\n  - release.yaml\n",
+      "infra/release.yaml": HELM_RELEASE,
+      "infra-extra/kustomization.yaml": "resources:\n  - release.yaml\n",
+      "infra-extra/release.yaml": HELM_RELEASE.replace(
+        "name: podinfo\n  namespace",
+        "name: extra\n  namespace",
+      ),
+    });
+    expect(result.findings).toEqual([]);
+    expect(result.summary.builds).toBe(4);
+  });
+
   it("checks custom resources against their own cluster's CRD", async () => {
     // Cluster b already runs the newer CRD with spec.color; cluster a does not.
     const crd = (extra: string) => `apiVersion: apiextensions.k8s.io/v1

@@ -38,7 +38,11 @@ import { problemsOfListedFile } from "./listed-files.js";
 import { filesUnder, type SourceTree } from "./repository.js";
 import { isPlainObject } from "./structural-schema.js";
 import { hasExpression, substitute } from "./substitute.js";
-import { splitDocuments, YAML_LOAD_OPTIONS } from "./yaml-docs.js";
+import {
+  splitDocuments,
+  YAML_LOAD_OPTIONS,
+  type YamlDocument,
+} from "./yaml-docs.js";
 
 export interface RenderOptions {
   tree: SourceTree;
@@ -771,11 +775,24 @@ function lineOfObject(
   const sameKind = documents.filter(
     (document) => kindOf(document.data) === kind,
   );
-  const exact = sameKind.find(
-    (document) =>
-      name !== undefined && name.includes(nameOf(document.data) ?? "\0"),
-  );
-  return (exact ?? sameKind[0] ?? documents[0])?.line ?? 1;
+  // The rendered name may carry a namePrefix or nameSuffix, so a source
+  // name inside it matches too; the longest such name wins, so `infra` does
+  // not take `infra-extra`'s line.
+  let best: YamlDocument | undefined;
+  for (const document of sameKind) {
+    const source = nameOf(document.data);
+    if (name === undefined || source === undefined) continue;
+    if (source === name) {
+      best = document;
+      break;
+    }
+    if (
+      name.includes(source) &&
+      source.length > (best ? nameOf(best.data)!.length : -1)
+    )
+      best = document;
+  }
+  return (best ?? sameKind[0] ?? documents[0])?.line ?? 1;
 }
 
 /** Variables of a Kustomization's postBuild, or undefined when there is none. */
