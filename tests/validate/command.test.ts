@@ -1,4 +1,4 @@
-import { open } from "node:fs/promises";
+import { chmod, open } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
@@ -266,6 +266,21 @@ describe("validate command usage", () => {
     const outcome = runValidateCommand([root], { KUBECTL: "/bin/false" });
     expect(outcome.status).toBe(2);
     expect(outcome.stderr).toContain("cannot run kustomize");
+  });
+
+  it("exits 2 when kubectl lacks --load-restrictor", async () => {
+    // kubectl 1.14 to 1.20 run kustomize but reject this flag.
+    const root = await writeTree({
+      ...base,
+      "bin/kubectl":
+        '#!/bin/sh\ncase "$*" in *--load-restrictor*) echo "Error: unknown flag: --load-restrictor" >&2; exit 1;; esac\nexit 0\n',
+    });
+    roots.push(root);
+    const kubectl = path.join(root, "bin/kubectl");
+    await chmod(kubectl, 0o755);
+    const outcome = runValidateCommand([root], { KUBECTL: kubectl });
+    expect(outcome.status).toBe(2);
+    expect(outcome.stderr).toContain("unknown flag: --load-restrictor");
   });
 
   it("exits 2 on an unknown flag", () => {

@@ -494,6 +494,20 @@ spec: {}
     }
   });
 
+  it("walks a folder outside git whatever git's language", async () => {
+    const root = await writeTree(base);
+    try {
+      const outcome = runValidateCommand([root], {
+        LANGUAGE: "de",
+        LC_ALL: "C.UTF-8",
+      });
+      expect(outcome.stderr).not.toContain("git cannot list");
+      expect(outcome.status).toBe(0);
+    } finally {
+      await removeTree(root);
+    }
+  });
+
   it("exits 2 when git cannot list the files", async () => {
     const root = await writeTree(base);
     try {

@@ -85,9 +85,10 @@ let kubectlCheck: Promise<void> | undefined;
  */
 export function checkKubectl(): Promise<void> {
   kubectlCheck ??= new Promise<void>((resolve, reject) => {
+    // The same flag as the builds: kubectl before 1.21 lacks it.
     execFile(
       KUBECTL,
-      ["kustomize", "--help"],
+      ["kustomize", "--load-restrictor", "LoadRestrictionsNone", "--help"],
       { timeout: 30_000 },
       (error, _stdout, stderr) => {
         if (!error) return resolve();
@@ -98,7 +99,7 @@ export function checkKubectl(): Promise<void> {
         const detail = stderr.trim().split("\n")[0] || error.message;
         reject(
           new UsageError(
-            `"${KUBECTL}" cannot run kustomize (\`${KUBECTL} kustomize --help\` failed: ${detail}); install kubectl 1.27 or newer, which includes kustomize, or set KUBECTL to its path`,
+            `"${KUBECTL}" cannot run kustomize with --load-restrictor (\`${KUBECTL} kustomize --load-restrictor LoadRestrictionsNone --help\` failed: ${detail}); install kubectl 1.27 or newer, which includes kustomize, or set KUBECTL to its path`,
             { cause: error },
           ),
         );
@@ -196,11 +197,11 @@ function runChild(
           elapsedMs,
         });
       } else {
-        resolve({
-          ok: false,
-          error: cleanError(Buffer.concat(stderr).toString("utf8")),
-          elapsedMs,
-        });
+        // A crash can leave nothing on stderr; the exit still needs a reason.
+        const message =
+          cleanError(Buffer.concat(stderr).toString("utf8")) ||
+          `kubectl exited with ${code === null ? "a signal" : `code ${code}`} and printed no error`;
+        resolve({ ok: false, error: message, elapsedMs });
       }
     });
   });

@@ -172,7 +172,11 @@ async function listWithGit(root: string): Promise<Listing | undefined> {
         "--others",
         "--exclude-standard",
       ],
-      { maxBuffer: 256 * 1024 * 1024 },
+      {
+        maxBuffer: 256 * 1024 * 1024,
+        // English messages, so "not a git repository" is recognised below.
+        env: { ...process.env, LC_ALL: "C", LANGUAGE: "" },
+      },
     ));
   } catch (error) {
     const failure = error as NodeJS.ErrnoException & { stderr?: string };
