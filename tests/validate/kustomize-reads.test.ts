@@ -203,4 +203,45 @@ describe("builds read what kustomize reads", () => {
     expect(result.skipped.map((skip) => skip.file)).toEqual(["apps/b.YAML"]);
     expect(result.skipped[0]!.reason).toContain("lower-case .yaml");
   });
+
+  it("does not build a kustomization listing an absolute path", async () => {
+    const result = await validateFiles({
+      ...entry,
+      "apps/kustomization.yaml": "resources:\n  - a.yaml\n  - /etc/hostname\n",
+      "apps/a.yaml": configMap("a"),
+    });
+    const finding = result.findings.find(
+      (candidate) => candidate.rule === "kustomization-entry-missing",
+    );
+    expect(finding?.message).toContain("absolute path");
+    expect(notBuilt(result)).toEqual(["build of apps"]);
+  });
+
+  it("does not build a component outside the repository", async () => {
+    const result = await validateFiles({
+      "clusters/test/flux.yaml": FLUX_ENTRY.replace(
+        "  prune: true",
+        "  prune: true\n  components:\n    - ../../outside",
+      ),
+      "apps/kustomization.yaml": "resources:\n  - a.yaml\n",
+      "apps/a.yaml": configMap("a"),
+    });
+    expect(errorRules(result)).toEqual(["flux-path-missing"]);
+    expect(result.findings[0]!.message).toContain("spec.components[0]");
+    expect(notBuilt(result)).toEqual(["build of apps"]);
+  });
+
+  it("does not build past an alias bomb in an inline patch", async () => {
+    const bomb = BOMB.split("\n")
+      .map((line) => `      ${line}`)
+      .join("\n");
+    const result = await validateFiles({
+      ...entry,
+      "apps/kustomization.yaml": `resources:\n  - a.yaml\npatches:\n  - patch: |\n${bomb}\n`,
+      "apps/a.yaml": configMap("a"),
+    });
+    expect(errorRules(result)).toEqual(["yaml-alias-bomb"]);
+    expect(result.findings[0]!.file).toBe("apps/kustomization.yaml");
+    expect(notBuilt(result)).toEqual(["build of apps"]);
+  });
 });

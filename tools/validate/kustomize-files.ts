@@ -234,6 +234,11 @@ export interface KustomizationChain {
   listedPaths: string[];
   /** The listed files that kustomize parses as YAML. */
   yamlPaths: string[];
+  /**
+   * Listed paths that Flux cannot read: absolute, outside the repository,
+   * or left out of its artifact. kustomize here would read them anyway.
+   */
+  unreadable: string[];
 }
 
 /**
@@ -249,6 +254,7 @@ export function collectChain(
     kustomizationFiles: [],
     listedPaths: [],
     yamlPaths: [],
+    unreadable: [],
   };
   const file = findKustomizationFile(tree, directory);
   if (!file || seen.has(file)) return chain;
@@ -257,7 +263,19 @@ export function collectChain(
   const data = readKustomization(tree, file);
   if (!data) return chain;
   for (const entry of listedEntries(data)) {
+    if (entry.value.startsWith("/")) {
+      chain.unreadable.push(entry.value);
+      continue;
+    }
     const target = joinRelative(directory, entry.value);
+    if (
+      target === ".." ||
+      target.startsWith("../") ||
+      excludedFromSource(tree, target)
+    ) {
+      chain.unreadable.push(target);
+      continue;
+    }
     chain.listedPaths.push(target);
     if (entry.expect !== "file" && isDirectory(tree, target)) {
       appendChain(chain, collectChain(tree, target, seen));
@@ -275,6 +293,7 @@ export function appendChain(
   chain.kustomizationFiles.push(...more.kustomizationFiles);
   chain.listedPaths.push(...more.listedPaths);
   chain.yamlPaths.push(...more.yamlPaths);
+  chain.unreadable.push(...more.unreadable);
 }
 
 type PathKind = "file" | "directory" | "missing";

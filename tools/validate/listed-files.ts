@@ -78,3 +78,54 @@ function inspect(absolute: string): YamlProblem[] {
   }
   return parseYaml(file.text, file.bytes).problems;
 }
+
+/**
+ * Finds inline patches that are alias bombs: kustomize parses a patch held
+ * in a kustomization (or in a Flux Kustomization's spec.patches) like any
+ * file, and expands its aliases. Reports each at the file that holds it and
+ * returns whether there was any.
+ */
+export function reportInlinePatchBombs(
+  holders: { file: string; line: number; data: Record<string, unknown> }[],
+  sink: FindingSink,
+): boolean {
+  let found = false;
+  for (const { file, line, data } of holders) {
+    for (const [field, text] of inlinePatches(data)) {
+      const problems = parseYaml(text, Buffer.byteLength(text)).problems;
+      const bomb = problems.find((problem) => problem.kind === "aliases");
+      if (!bomb) continue;
+      found = true;
+      sink.add({
+        ...describeYamlProblem(bomb),
+        severity: "error",
+        file,
+        line,
+        column: 1,
+        message: `the inline patch at ${field} ${bomb.message.replace(/^document /, "")}`,
+      });
+    }
+  }
+  return found;
+}
+
+function inlinePatches(data: Record<string, unknown>): [string, string][] {
+  const found: [string, string][] = [];
+  for (const field of ["patches", "patchesJson6902"]) {
+    const list = data[field];
+    if (!Array.isArray(list)) continue;
+    list.forEach((item, index) => {
+      const patch = (item as { patch?: unknown } | null)?.patch;
+      if (typeof patch === "string")
+        found.push([`${field}[${index}].patch`, patch]);
+    });
+  }
+  const strategic = data.patchesStrategicMerge;
+  if (Array.isArray(strategic)) {
+    strategic.forEach((item, index) => {
+      if (typeof item === "string" && item.includes("\n"))
+        found.push([`patchesStrategicMerge[${index}]`, item]);
+    });
+  }
+  return found;
+}

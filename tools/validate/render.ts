@@ -9,6 +9,7 @@ import {
   isDirectory,
   joinRelative,
   pathExists,
+  readKustomization,
 } from "./kustomize-files.js";
 import {
   makeBuildFolder,
@@ -34,7 +35,10 @@ import {
   type Origin,
   type RenderedObject,
 } from "./objects.js";
-import { problemsOfListedFile } from "./listed-files.js";
+import {
+  problemsOfListedFile,
+  reportInlinePatchBombs,
+} from "./listed-files.js";
 import { filesUnder, type SourceTree } from "./repository.js";
 import { isPlainObject } from "./structural-schema.js";
 import { hasExpression, substitute } from "./substitute.js";
@@ -538,8 +542,40 @@ async function renderWithKustomize(
   for (const component of components) {
     if (typeof component !== "string") continue;
     const folder = joinRelative(build.path, component);
+    if (
+      component.startsWith("/") ||
+      folder === ".." ||
+      folder.startsWith("../")
+    ) {
+      chain.unreadable.push(component);
+      continue;
+    }
     chain.listedPaths.push(folder);
     appendChain(chain, collectChain(tree, folder));
+  }
+  const holders = chain.kustomizationFiles.flatMap((file) => {
+    const data = readKustomization(tree, file);
+    return data ? [{ file, line: 1, data }] : [];
+  });
+  if (build.declaredAt) holders.push({ ...build.declaredAt, data: spec });
+  if (reportInlinePatchBombs(holders, sink)) {
+    sink.skip({
+      file: build.declaredAt?.file ?? ownFile ?? build.path,
+      line: build.declaredAt?.line ?? 1,
+      resource: `build of ${build.path}`,
+      reason: "not built: an inline patch is an alias bomb (reported above)",
+    });
+    return undefined;
+  }
+  if (chain.unreadable.length > 0) {
+    // Flux fails this build; kustomize here would read what Flux cannot.
+    sink.skip({
+      file: build.declaredAt?.file ?? ownFile ?? build.path,
+      line: build.declaredAt?.line ?? 1,
+      resource: `build of ${build.path}`,
+      reason: `not built: it lists ${chain.unreadable.join(", ")}, which Flux cannot read (reported above)`,
+    });
+    return undefined;
   }
   build.kustomizationFiles = chain.kustomizationFiles;
   const readFiles =

@@ -203,7 +203,7 @@ registerRules([
     severity: "error",
     group: REFERENCES,
     checks:
-      "Each Flux Kustomization's `spec.path` is a folder of the repository.",
+      "Each Flux Kustomization's `spec.path`, and each of its `spec.components`, is a folder of the repository.",
     why: 'kustomize-controller fails with "kustomization path not found" and applies nothing.',
     fix: "Set spec.path relative to the repository root, e.g. ./environments/dev/ory.",
   },

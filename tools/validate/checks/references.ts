@@ -61,8 +61,10 @@ export function checkObjectReferences(
     const kind = kindOf(object.data);
     const group = (apiVersionOf(object.data) ?? "").split("/")[0] ?? "";
     if (!group.endsWith(".toolkit.fluxcd.io")) continue;
-    if (kind === "Kustomization")
+    if (kind === "Kustomization") {
       checkKustomizationPath(object, tree, sink, locator);
+      checkKustomizationComponents(object, tree, sink, locator);
+    }
     const cluster = object.build.cluster;
     const known = index.get(cluster) ?? new Set<string>();
     const secrets = declared.get(cluster) ?? new Set<string>();
@@ -171,6 +173,43 @@ function referencesOf(object: RenderedObject): Reference[] {
   return references;
 }
 
+/** Checks that each of `spec.components` is a folder of the repository. */
+function checkKustomizationComponents(
+  object: RenderedObject,
+  tree: SourceTree,
+  sink: FindingSink,
+  locator: Locator,
+): void {
+  if (!buildsFromThisTree(tree, object.data)) return;
+  const components = getPath(object.data, "spec", "components");
+  if (!Array.isArray(components)) return;
+  const raw = getPath(object.data, "spec", "path");
+  const base = joinRelative(
+    ".",
+    (typeof raw === "string" && raw !== "" ? raw : "./").replace(/^\/+/, ""),
+  );
+  components.forEach((component, index) => {
+    if (typeof component !== "string") return;
+    const target = joinRelative(base, component);
+    const problem = component.startsWith("/")
+      ? "is an absolute path, and Flux reads only paths inside the repository"
+      : target === ".." || target.startsWith("../")
+        ? "leaves the repository, and Flux reads only paths inside it"
+        : !isDirectory(tree, target)
+          ? "is not a folder of the repository"
+          : undefined;
+    if (!problem) return;
+    sink.add({
+      rule: "flux-path-missing",
+      severity: "error",
+      ...locator.locate(object, ["spec", "components", index]),
+      resource: describeObject(object.data),
+      message: `spec.components[${index}] "${component}" ${problem}`,
+      fix: "give the component's folder relative to spec.path, inside the repository",
+    });
+  });
+}
+
 function checkKustomizationPath(
   object: RenderedObject,
   tree: SourceTree,
@@ -218,7 +257,10 @@ export function checkKustomizationFiles(
     for (const entry of listedEntries(data)) {
       const target = joinRelative(directory, entry.value);
       let problem: string | undefined;
-      if (target === ".." || target.startsWith("../"))
+      if (entry.value.startsWith("/"))
+        problem =
+          "is an absolute path, and Flux reads only files inside the repository";
+      else if (target === ".." || target.startsWith("../"))
         problem =
           "is outside the repository, and Flux reads only files inside it";
       else if (isUnderLink(tree, target))
