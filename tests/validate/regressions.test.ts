@@ -165,6 +165,39 @@ describe("validate determinism and cluster scoping", () => {
     expect(result.summary.builds).toBe(4);
   });
 
+  it("substitutes from the first of two copies of a ConfigMap", async () => {
+    const named = (name: string, path: string, extra = "") =>
+      appsKustomization(path, extra).replace("name: apps", `name: ${name}`);
+    const vars = (replicas: string) =>
+      `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: vars\n  namespace: flux-system\ndata:\n  REPLICAS: "${replicas}"\n`;
+    const root = await writeTree({
+      "clusters/dev/flux.yaml": clusterRoot("dev"),
+      "clusters/dev/apps.yaml":
+        named("first", "./cfg1") + "---\n" + named("second", "./cfg2"),
+      // first also applies the Kustomization that reads the variables, so
+      // that build starts after both copies exist.
+      "cfg1/vars.yaml": vars("2"),
+      "cfg1/web.yaml": named(
+        "web",
+        "./web",
+        "  postBuild:\n    substituteFrom:\n      - kind: ConfigMap\n        name: vars\n",
+      ),
+      "cfg2/vars.yaml": vars("two"),
+      "web/deployment.yaml": DEPLOYMENT.replace(
+        "replicas: 2",
+        "replicas: ${REPLICAS}",
+      ),
+    });
+    try {
+      for (const concurrency of [1, 8, 8, 8]) {
+        const result = await validate({ root, concurrency });
+        expect(result.findings).toEqual([]);
+      }
+    } finally {
+      await removeTree(root);
+    }
+  });
+
   it("checks custom resources against their own cluster's CRD", async () => {
     // Cluster b already runs the newer CRD with spec.color; cluster a does not.
     const crd = (extra: string) => `apiVersion: apiextensions.k8s.io/v1

@@ -855,13 +855,24 @@ function resolveVariables(
     if (!isPlainObject(reference)) continue;
     // kustomize-controller reads these from the cluster, where an earlier
     // build of the same cluster has applied them.
-    const source = rendered.find(
-      (object) =>
-        object.build.cluster === build.cluster &&
-        kindOf(object.data) === reference.kind &&
-        nameOf(object.data) === reference.name &&
-        (namespaceOf(object.data) ?? "default") === namespace,
-    );
+    // Two builds may apply the same object; take the first by source
+    // location, not the build that happened to end first.
+    const source = rendered
+      .filter(
+        (object) =>
+          object.build.cluster === build.cluster &&
+          kindOf(object.data) === reference.kind &&
+          nameOf(object.data) === reference.name &&
+          (namespaceOf(object.data) ?? "default") === namespace,
+      )
+      .sort(
+        (a, b) =>
+          (a.origin.file < b.origin.file
+            ? -1
+            : a.origin.file > b.origin.file
+              ? 1
+              : 0) || a.origin.line - b.origin.line,
+      )[0];
     if (!source || source.encrypted) {
       // A Secret created outside git or encrypted: its values are unknown.
       if (reference.optional !== true || source) complete = false;
