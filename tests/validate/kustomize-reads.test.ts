@@ -244,4 +244,21 @@ describe("builds read what kustomize reads", () => {
     expect(result.findings[0]!.file).toBe("apps/kustomization.yaml");
     expect(notBuilt(result)).toEqual(["build of apps"]);
   });
+
+  it("builds past a broken file a nested kustomization does not list", async () => {
+    // ./apps has no kustomization.yaml, so Flux lists its files and the
+    // folder sub, whose own kustomization leaves broken.yaml out.
+    const result = await validateFiles({
+      ...entry,
+      "apps/deployment.yaml": DEPLOYMENT.replace(
+        "replicas: 2",
+        "replicas: two",
+      ),
+      "apps/sub/kustomization.yaml": "resources:\n  - a.yaml\n",
+      "apps/sub/a.yaml": configMap("a"),
+      "apps/sub/broken.yaml": "notes: [\n",
+    });
+    expect(errorRules(result)).toEqual(["schema", "yaml-syntax"]);
+    expect(notBuilt(result)).toEqual([]);
+  });
 });

@@ -537,6 +537,13 @@ async function renderWithKustomize(
 ): Promise<{ text: string; data: unknown; origin: Origin }[] | undefined> {
   const { tree, sink } = options;
   const chain = collectChain(tree, build.path);
+  // Flux's generated kustomization lists files, and folders that hold a
+  // kustomization of their own; kustomize reads what those list.
+  const generated =
+    ownFile === undefined ? generatedEntries(tree, build.path) : [];
+  for (const entry of generated) {
+    if (!tree.files.has(entry)) appendChain(chain, collectChain(tree, entry));
+  }
   // Components named by the Flux Kustomization itself are read too.
   const components = Array.isArray(spec.components) ? spec.components : [];
   for (const component of components) {
@@ -586,10 +593,13 @@ async function renderWithKustomize(
 
   // With its own kustomization, kustomize parses only what that lists, not
   // every file in the folder; generator sources it reads as plain data.
-  const parsedFiles =
-    ownFile !== undefined
-      ? [...new Set([...chain.kustomizationFiles, ...chain.yamlPaths])]
-      : readFiles;
+  const parsedFiles = [
+    ...new Set([
+      ...generated.filter((entry) => tree.files.has(entry)),
+      ...chain.kustomizationFiles,
+      ...chain.yamlPaths,
+    ]),
+  ];
   const blocked = parsedFiles.filter(
     (file) => problemsOfListedFile(tree, file, sink).length > 0,
   );
@@ -686,12 +696,22 @@ function generatedFiles(tree: SourceTree, directory: string): string[] {
 
 const GENERATED_EXTENSION = /\.ya?ml$/;
 
-/** What Flux's generated kustomization lists for a folder without one. */
+/** What Flux's generated kustomization lists, relative to `wrapper`. */
 function generatedResources(
   tree: SourceTree,
   directory: string,
   wrapper: string,
 ): string[] {
+  return generatedEntries(tree, directory).map((file) =>
+    path.relative(wrapper, path.join(tree.root, file)),
+  );
+}
+
+/**
+ * What Flux's generated kustomization lists for a folder without one: its
+ * YAML files, and each subfolder with a kustomization as one entry.
+ */
+function generatedEntries(tree: SourceTree, directory: string): string[] {
   const resources = new Set<string>();
   for (const file of generatedFiles(tree, directory)) {
     // A subfolder with its own kustomization is listed as a folder.
@@ -707,9 +727,7 @@ function generatedResources(
     }
     resources.add(listed);
   }
-  return [...resources]
-    .sort()
-    .map((file) => path.relative(wrapper, path.join(tree.root, file)));
+  return [...resources].sort();
 }
 
 function wrapperKustomization(
