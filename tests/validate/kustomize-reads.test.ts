@@ -261,4 +261,38 @@ describe("builds read what kustomize reads", () => {
     expect(errorRules(result)).toEqual(["schema", "yaml-syntax"]);
     expect(notBuilt(result)).toEqual([]);
   });
+
+  it("leaves a misspelt kustomization kind to kustomize", async () => {
+    const result = await validateFiles({
+      ...entry,
+      "apps/kustomization.yaml":
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomisation\nresources:\n  - a.yaml\n",
+      "apps/a.yaml": configMap("a"),
+    });
+    expect(errorRules(result)).toContain("kustomize-build");
+  });
+
+  it("leaves a Component listed as a resource to kustomize", async () => {
+    const result = await validateFiles({
+      ...entry,
+      "apps/kustomization.yaml": "resources:\n  - a.yaml\n  - extra\n",
+      "apps/a.yaml": configMap("a"),
+      "apps/extra/kustomization.yaml":
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources:\n  - b.yaml\n",
+      "apps/extra/b.yaml": configMap("b"),
+    });
+    expect(errorRules(result)).toContain("kustomize-build");
+  });
+
+  it("keeps two versions of one kind apart, as kustomize does", async () => {
+    const hpa = (version: string) =>
+      `apiVersion: autoscaling/${version}\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: web\n  namespace: default\nspec:\n  scaleTargetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    name: web\n  maxReplicas: 3\n`;
+    const result = await validateFiles({
+      ...entry,
+      "apps/kustomization.yaml": "resources:\n  - a.yaml\n  - b.yaml\n",
+      "apps/a.yaml": hpa("v2"),
+      "apps/b.yaml": hpa("v1"),
+    });
+    expect(errorRules(result)).not.toContain("kustomize-build");
+  });
 });

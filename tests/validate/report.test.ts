@@ -65,4 +65,20 @@ describe("github job summary", () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]).toContain("`apps/two lines.yaml:3`");
   });
+
+  it("shows tags in a skipped entry as text", () => {
+    const result = resultWithFile("apps/a.yaml");
+    result.skipped[0]!.resource = "ConfigMap/<img src=x>";
+    const { summary } = formatGithub(result);
+    expect(summary).toContain("ConfigMap/&lt;img src=x&gt;");
+    expect(summary).not.toContain("<img");
+  });
+
+  it("keeps a message with a carriage return in its row", () => {
+    const result = resultWithFile("apps/a.yaml");
+    result.findings[0]!.message = "first\r\nsecond";
+    const rows = findingRows(formatGithub(result).summary);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toContain("first second");
+  });
 });

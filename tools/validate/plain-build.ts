@@ -2,6 +2,7 @@ import type { FindingSink } from "./findings.js";
 import {
   findKustomizationFile,
   isDirectory,
+  isKustomizationFile,
   joinRelative,
   kustomizationFilesIn,
   readKustomization,
@@ -47,6 +48,14 @@ export function plainFiles(
   const data = readKustomization(tree, file);
   if (!data || Object.keys(data).some((key) => !PLAIN_KEYS.has(key)))
     return undefined;
+  // A Component, or a misspelt kind or apiVersion, is kustomize's to judge.
+  if (data.kind !== undefined && data.kind !== "Kustomization")
+    return undefined;
+  if (
+    data.apiVersion !== undefined &&
+    data.apiVersion !== "kustomize.config.k8s.io/v1beta1"
+  )
+    return undefined;
   const resources = data.resources ?? [];
   if (!Array.isArray(resources)) return undefined;
   const files: string[] = [];
@@ -58,9 +67,16 @@ export function plainFiles(
       const nested = plainFiles(tree, target, seen);
       if (!nested) return undefined;
       files.push(...nested);
-    } else if (tree.files.has(target)) {
+    } else if (tree.files.has(target) && !isKustomizationFile(target)) {
       const source = tree.files.get(target)!;
       if (source.problems.length > 0 || source.empty) return undefined;
+      // kustomize rejects an object without a name; let it say so.
+      if (
+        source.documents.some(
+          (document) => typeof nameOf(document.data) !== "string",
+        )
+      )
+        return undefined;
       // kustomize expands a List into its items; this reader does not.
       if (source.documents.some((document) => kindOf(document.data) === "List"))
         return undefined;
@@ -128,12 +144,11 @@ export function readPlainBuild(
 }
 
 /**
- * The id kustomize keys resources by: API group, kind, namespace and name,
- * where no namespace means `default`.
+ * The id kustomize keys resources by: API group and version, kind,
+ * namespace and name, where no namespace means `default`.
  */
 function resourceId(data: unknown): string {
   const apiVersion = String(getPath(data, "apiVersion") ?? "");
-  const group = apiVersion.includes("/") ? apiVersion.split("/")[0] : "";
   const namespace = namespaceOf(data) || "default";
-  return `${group}/${kindOf(data)}/${namespace}/${nameOf(data)}`;
+  return `${apiVersion}/${kindOf(data)}/${namespace}/${nameOf(data)}`;
 }

@@ -101,7 +101,7 @@ function markdownSummary(result: ValidateResult): string {
     );
     for (const finding of result.findings) {
       lines.push(
-        `| ${cell(code(`${finding.file}:${finding.line}`))} | ${finding.severity} | ${finding.rule} | ${cell(finding.message)} | ${cell(finding.fix ?? "")} |`,
+        `| ${cell(code(`${finding.file}:${finding.line}`))} | ${finding.severity} | ${finding.rule} | ${cell(escapeHtml(finding.message))} | ${cell(escapeHtml(finding.fix ?? ""))} |`,
       );
     }
     lines.push("");
@@ -113,7 +113,7 @@ function markdownSummary(result: ValidateResult): string {
     );
     for (const entry of result.skipped)
       lines.push(
-        `- ${code(`${entry.file}:${entry.line}`)} ${entry.resource}: ${entry.reason}`,
+        `- ${code(`${entry.file}:${entry.line}`)} ${escapeHtml(entry.resource)}: ${escapeHtml(entry.reason)}`,
       );
     lines.push("", "</details>", "");
   }
@@ -121,7 +121,16 @@ function markdownSummary(result: ValidateResult): string {
 }
 
 function cell(text: string): string {
-  return text.replaceAll("|", "\\|").replaceAll("\n", " ");
+  return text.replaceAll("|", "\\|").replaceAll(/[\r\n]+/g, " ");
+}
+
+/** Keeps text that looks like an HTML tag from being rendered as one. */
+function escapeHtml(text: string): string {
+  return text
+    .replaceAll("&", "&amp;")
+    .replaceAll("<", "&lt;")
+    .replaceAll(">", "&gt;")
+    .replaceAll(/[\r\n]+/g, " ");
 }
 
 /**
