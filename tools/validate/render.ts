@@ -591,8 +591,8 @@ async function renderWithKustomize(
       : generatedFiles(tree, build.path);
   for (const file of readFiles) result.usedFiles.add(file);
 
-  // With its own kustomization, kustomize parses only what that lists, not
-  // every file in the folder; generator sources it reads as plain data.
+  // kustomize parses only what the kustomizations list, not every file in
+  // their folders, and reads generator sources as plain data.
   const parsedFiles = [
     ...new Set([
       ...generated.filter((entry) => tree.files.has(entry)),
@@ -622,7 +622,9 @@ async function renderWithKustomize(
     const resources =
       ownFile !== undefined
         ? [fromWrapper]
-        : generatedResources(tree, build.path, wrapper);
+        : generated.map((file) =>
+            path.relative(wrapper, path.join(tree.root, file)),
+          );
     await writeFile(
       path.join(wrapper, "kustomization.yaml"),
       yaml.dump(
@@ -695,17 +697,6 @@ function generatedFiles(tree: SourceTree, directory: string): string[] {
 }
 
 const GENERATED_EXTENSION = /\.ya?ml$/;
-
-/** What Flux's generated kustomization lists, relative to `wrapper`. */
-function generatedResources(
-  tree: SourceTree,
-  directory: string,
-  wrapper: string,
-): string[] {
-  return generatedEntries(tree, directory).map((file) =>
-    path.relative(wrapper, path.join(tree.root, file)),
-  );
-}
 
 /**
  * What Flux's generated kustomization lists for a folder without one: its
