@@ -5,6 +5,7 @@ import { readManifestFile, type SourceTree } from "./repository.js";
 import {
   describeYamlProblem,
   parseYaml,
+  unreadableProblem,
   type YamlProblem,
 } from "./yaml-docs.js";
 
@@ -66,16 +67,7 @@ function inspect(absolute: string): YamlProblem[] {
   }
   const file = readManifestFile(absolute);
   if (!file) return [];
-  if (file.error) {
-    return [
-      {
-        line: 1,
-        column: 1,
-        kind: "unreadable",
-        message: `the file cannot be read (${file.error}), so nothing in it is checked`,
-      },
-    ];
-  }
+  if (file.error) return [unreadableProblem(file.error)];
   return parseYaml(file.text, file.bytes).problems;
 }
 

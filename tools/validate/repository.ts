@@ -17,6 +17,7 @@ import { SourceIgnore } from "./source-ignore.js";
 import {
   MAX_FILE_BYTES,
   parseYaml,
+  unreadableProblem,
   type ParsedYaml,
   type YamlDocument,
   type YamlProblem,
@@ -46,10 +47,6 @@ export class SourceFile {
     this.readError = readError;
   }
 
-  get parsed(): boolean {
-    return this.result !== undefined;
-  }
-
   get documents(): YamlDocument[] {
     return this.parse().documents;
   }
@@ -77,17 +74,7 @@ export class SourceFile {
   /** Parses the file unless it is parsed already. */
   parse(): ParsedYaml {
     this.result ??= this.readError
-      ? {
-          documents: [],
-          problems: [
-            {
-              line: 1,
-              column: 1,
-              kind: "unreadable",
-              message: `the file cannot be read (${this.readError}), so nothing in it is checked`,
-            },
-          ],
-        }
+      ? { documents: [], problems: [unreadableProblem(this.readError)] }
       : this.bytes === 0
         ? { documents: [], problems: [] }
         : parseYaml(this.text, this.bytes);
@@ -99,7 +86,7 @@ export class SourceFile {
 export interface SourceTree {
   root: string;
   files: Map<string, SourceFile>;
-  /** Files Flux leaves out of the artifact; they are not in `files`. */
+  /** What Flux leaves out of its artifact; such files are not in `files`. */
   ignore?: SourceIgnore;
   /** Symbolic links, which Flux leaves out of the artifact too. */
   links?: Set<string>;
@@ -111,6 +98,7 @@ const YAML_FILE = /\.ya?ml$/i;
 function isManifestFile(file: string): boolean {
   return YAML_FILE.test(file) || path.posix.basename(file) === "Kustomization";
 }
+
 const ALWAYS_SKIPPED = new Set([".git", "node_modules"]);
 
 /**

@@ -235,6 +235,16 @@ export function countExpandedNodes(value: unknown, limit: number): number {
   return result;
 }
 
+/** The problem of a file that exists but cannot be opened, e.g. EACCES. */
+export function unreadableProblem(code: string): YamlProblem {
+  return {
+    line: 1,
+    column: 1,
+    kind: "unreadable",
+    message: `the file cannot be read (${code}), so nothing in it is checked`,
+  };
+}
+
 /** Names the rule that reports a problem, and how to fix it. */
 export function describeYamlProblem(problem: YamlProblem): {
   rule: string;
