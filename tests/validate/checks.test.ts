@@ -383,3 +383,35 @@ describe("kustomize builds", () => {
     expect(errorRules(result)).toContain("kustomize-build");
   });
 });
+
+describe("data size check", () => {
+  const configMap = (bytes: number) =>
+    `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\n  namespace: default\ndata:\n  blob: ${"x".repeat(bytes)}\n`;
+
+  it("accepts a ConfigMap of exactly 1 MiB", async () => {
+    const result = await validateFiles({
+      ...base,
+      "apps/big.yaml": configMap(1024 * 1024),
+    });
+    expect(result.findings).toEqual([]);
+  });
+
+  it("rejects a ConfigMap one byte over 1 MiB", async () => {
+    const result = await validateFiles({
+      ...base,
+      "apps/big.yaml": configMap(1024 * 1024 + 1),
+    });
+    expect(errorRules(result)).toEqual(["data-too-large"]);
+    expect(result.findings[0]!.file).toBe("apps/big.yaml");
+  });
+
+  it("counts a Secret's base64 data decoded", async () => {
+    // 1.2 MiB of base64 text holds 0.9 MiB of data, under the limit.
+    const encoded = Buffer.alloc(900 * 1024, 1).toString("base64");
+    const result = await validateFiles({
+      ...base,
+      "apps/secret.yaml": `apiVersion: v1\nkind: Secret\nmetadata:\n  name: big\n  namespace: default\ndata:\n  blob: ${encoded}\n`,
+    });
+    expect(errorRules(result)).not.toContain("data-too-large");
+  });
+});

@@ -181,6 +181,15 @@ registerRules([
     fix: "Correct the kind (names are case-sensitive) or the apiVersion.",
   },
   {
+    id: "data-too-large",
+    severity: "error",
+    group: SCHEMA,
+    checks:
+      "The data of a ConfigMap or Secret is at most 1 MiB, counting text as UTF-8 and base64 values decoded.",
+    why: "The API server rejects a larger object, and Flux's apply of that Kustomization fails.",
+    fix: "Split the data over several objects, or mount it from a volume or an image.",
+  },
+  {
     id: "helmrelease-chart-source",
     severity: "error",
     group: SCHEMA,

@@ -3,6 +3,7 @@ import path from "node:path";
 import "./catalogue.js";
 import { UsageError } from "../lib/errors.js";
 import { checkFluxRules } from "./checks/flux-rules.js";
+import { checkDataSizes } from "./checks/sizes.js";
 import { checkModels, declaredSecrets } from "./checks/models.js";
 import {
   checkKustomizationFiles,
@@ -131,6 +132,7 @@ export async function validate(
     );
   }
   checkFluxRules(objects, sink, locator);
+  checkDataSizes(objects, sink, locator);
   checkObjectReferences(objects, tree, declaredSecrets(models), sink, locator);
   checkOry(
     objects,
