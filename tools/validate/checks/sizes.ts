@@ -12,10 +12,10 @@ import { isPlainObject } from "../structural-schema.js";
 export const MAX_DATA_BYTES = 1024 * 1024;
 
 /**
- * Reports ConfigMaps and Secrets whose data is over 1 MiB, which the API
- * server rejects ("Too long: must have at most 1048576 bytes"), so the
- * whole Flux apply of that Kustomization fails. Values count as stored:
- * text as UTF-8, base64 values decoded.
+ * Reports ConfigMaps and Secrets whose data is over 1 MiB. The API server
+ * rejects such an object as too long, so the whole Flux apply of that
+ * Kustomization fails. Values count as stored: text as UTF-8, base64
+ * values decoded.
  */
 export function checkDataSizes(
   objects: RenderedObject[],
