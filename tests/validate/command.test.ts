@@ -47,7 +47,7 @@ data:
   i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
 `;
 
-/** A ConfigMap whose anchors form a chain thousands of aliases deep. */
+/** Builds a ConfigMap whose anchors form a chain `length` aliases deep. */
 function aliasChain(length: number): string {
   const lines = [
     "apiVersion: v1",

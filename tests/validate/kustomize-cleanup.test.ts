@@ -40,7 +40,7 @@ describe("kustomize children", () => {
   it("are killed when the validator is interrupted", async () => {
     const folder = await mkdtemp(path.join(os.tmpdir(), "kustomize-cleanup-"));
     folders.push(folder);
-    // kustomize blocks opening a named pipe that nobody writes to.
+    // kustomize blocks opening a named pipe without a writer.
     const pipe = path.join(folder, "pipe.yaml");
     execFileSync("mkfifo", [pipe]);
     await writeFile(

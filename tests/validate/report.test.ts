@@ -31,7 +31,7 @@ function resultWithFile(file: string): ValidateResult {
   };
 }
 
-/** The data rows of the findings table in a job summary. */
+/** Returns the data rows of the findings table in a job summary. */
 function findingRows(summary: string): string[] {
   const lines = summary.split("\n");
   const header = lines.indexOf("|---|---|---|---|---|");

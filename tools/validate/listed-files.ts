@@ -72,10 +72,10 @@ function inspect(absolute: string): YamlProblem[] {
 }
 
 /**
- * Finds inline patches that are alias bombs: kustomize parses a patch held
- * in a kustomization (or in a Flux Kustomization's spec.patches) like any
- * file, and expands its aliases. Reports each at the file that holds it and
- * returns whether there was any.
+ * Finds inline patches that are alias bombs: kustomize parses a patch
+ * written in a kustomization (or in a Flux Kustomization's spec.patches)
+ * like any file, and expands its aliases. Reports each at the file that
+ * contains it and returns whether there was any.
  */
 export function reportInlinePatchBombs(
   holders: { file: string; line: number; data: Record<string, unknown> }[],

@@ -42,7 +42,7 @@ export function plainFiles(
 ): string[] | undefined {
   const file = findKustomizationFile(tree, directory);
   if (!file || seen.has(file) || !tree.files.has(file)) return undefined;
-  // kustomize fails on a folder with two kustomization files; let it say so.
+  // kustomize fails on a folder with two kustomization files; let it report that.
   if (kustomizationFilesIn(tree, directory).length > 1) return undefined;
   seen.add(file);
   const data = readKustomization(tree, file);
@@ -70,7 +70,7 @@ export function plainFiles(
     } else if (tree.files.has(target) && !isKustomizationFile(target)) {
       const source = tree.files.get(target)!;
       if (source.problems.length > 0 || source.empty) return undefined;
-      // kustomize rejects an object without a name; let it say so.
+      // kustomize rejects an object without a name; let it report that.
       if (
         source.documents.some(
           (document) => typeof nameOf(document.data) !== "string",

@@ -699,7 +699,7 @@ function generatedFiles(tree: SourceTree, directory: string): string[] {
 const GENERATED_EXTENSION = /\.ya?ml$/;
 
 /**
- * What Flux's generated kustomization lists for a folder without one: its
+ * Lists what Flux's generated kustomization names for a folder without one: its
  * YAML files, and each subfolder with a kustomization as one entry.
  */
 function generatedEntries(tree: SourceTree, directory: string): string[] {
@@ -821,8 +821,8 @@ function lineOfObject(
     (document) => kindOf(document.data) === kind,
   );
   // The rendered name may carry a namePrefix or nameSuffix, so a source
-  // name inside it matches too; the longest such name wins, so `infra` does
-  // not take `infra-extra`'s line.
+  // name inside it matches too. The longest such name wins, so that `infra`
+  // does not take the line of `infra-extra`.
   let best: YamlDocument | undefined;
   for (const document of sameKind) {
     const source = nameOf(document.data);

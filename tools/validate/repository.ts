@@ -36,7 +36,7 @@ export class SourceFile {
   readonly path: string;
   private readonly text: string;
   private readonly bytes: number;
-  /** Why the file could not be read, when it could not. */
+  /** The error code of a failed open, such as EACCES. */
   private readonly readError: string | undefined;
   private result: ParsedYaml | undefined;
 
@@ -86,7 +86,7 @@ export class SourceFile {
 export interface SourceTree {
   root: string;
   files: Map<string, SourceFile>;
-  /** What Flux leaves out of its artifact; such files are not in `files`. */
+  /** Patterns of files Flux leaves out of its artifact, absent from `files`. */
   ignore?: SourceIgnore;
   /** Symbolic links, which Flux leaves out of the artifact too. */
   links?: Set<string>;
@@ -260,7 +260,7 @@ export async function loadTree(root: string): Promise<SourceTree> {
 }
 
 /**
- * The `spec.ignore` of the GitRepositories named flux-system, the source
+ * Returns the `spec.ignore` of the GitRepositories named flux-system, the source
  * `flux bootstrap` creates for this repository. Used only when all of them
  * agree, since each cluster's source-controller applies its own.
  */

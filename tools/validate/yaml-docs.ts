@@ -21,9 +21,10 @@ export const KUBERNETES_YAML_SCHEMA = yaml.CORE_SCHEMA.extend({
 });
 
 /**
- * Deepest nesting js-yaml accepts. Its default of 100 rejects files that
- * kustomize builds, such as deep CRD schemas; the checks that walk parsed
- * values recurse once per level, which stays far below the stack limit.
+ * Maximum nesting depth js-yaml accepts. Its default of 100 rejects files
+ * that kustomize builds, such as deep CRD schemas. The checks that walk
+ * parsed values recurse once per level, which stays far below the stack
+ * limit at this depth.
  */
 export const MAX_NESTING_DEPTH = 1000;
 
@@ -195,7 +196,7 @@ export function parseYaml(text: string, byteLength: number): ParsedYaml {
 export function countExpandedNodes(value: unknown, limit: number): number {
   if (value === null || typeof value !== "object") return 1;
   const memo = new Map<object, number>();
-  // Each frame holds a node, its children and the running total.
+  // Each frame is a node, its children and the running total.
   const stack: {
     node: object;
     children: unknown[];
@@ -235,7 +236,7 @@ export function countExpandedNodes(value: unknown, limit: number): number {
   return result;
 }
 
-/** The problem of a file that exists but cannot be opened, e.g. EACCES. */
+/** Builds the problem of a file that exists but cannot be opened, e.g. EACCES. */
 export function unreadableProblem(code: string): YamlProblem {
   return {
     line: 1,
