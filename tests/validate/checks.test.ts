@@ -406,7 +406,7 @@ describe("data size check", () => {
   });
 
   it("counts a Secret's base64 data decoded", async () => {
-    // 1.2 MiB of base64 text holds 0.9 MiB of data, under the limit.
+    // 1.2 MiB of base64 text encodes 0.9 MiB of data, under the limit.
     const encoded = Buffer.alloc(900 * 1024, 1).toString("base64");
     const result = await validateFiles({
       ...base,

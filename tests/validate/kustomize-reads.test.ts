@@ -16,7 +16,7 @@ import {
 
 // Each case builds ./apps through the Flux entry, with a kustomization of
 // its own, and compares the result with what `kubectl kustomize` does. The
-// entry itself holds two objects, a GitRepository and a Kustomization.
+// entry itself contains two objects, a GitRepository and a Kustomization.
 const entry = { "clusters/test/flux.yaml": FLUX_ENTRY };
 
 function configMap(name: string, extra = ""): string {

@@ -203,7 +203,7 @@ export async function waitForSync(
 /**
  * Runs `request` and rejects with a ToolError when it has not settled after
  * `milliseconds`, aborting the signal it was given so its connections close:
- * exit 2 while no poll has been answered yet, because the cluster may be
+ * exit 2 while no poll has returned yet, because the cluster may be
  * unreachable, else exit 1.
  */
 function withTimeout<T>(

@@ -69,3 +69,13 @@ export class FindingSink {
 function tieBreak(finding: Finding): string {
   return `${finding.resource ?? ""}\0${finding.fix ?? ""}`;
 }
+
+/**
+ * Compares strings by code point, the same in every locale, so that sorted
+ * output does not depend on the machine.
+ */
+export function compareText(a: string, b: string): number {
+  if (a < b) return -1;
+  if (a > b) return 1;
+  return 0;
+}

@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import yaml from "js-yaml";
-import type { FindingSink } from "./findings.js";
+import { compareText, type FindingSink } from "./findings.js";
 import {
   appendChain,
   collectChain,
@@ -565,24 +565,24 @@ async function renderWithKustomize(
     return data ? [{ file, line: 1, data }] : [];
   });
   if (build.declaredAt) holders.push({ ...build.declaredAt, data: spec });
-  if (reportInlinePatchBombs(holders, sink)) {
+  // Each reason to skip the build is reported above as a finding.
+  const skipBuild = (reason: string, file = ownFile ?? build.path) => {
     sink.skip({
-      file: build.declaredAt?.file ?? ownFile ?? build.path,
+      file: build.declaredAt?.file ?? file,
       line: build.declaredAt?.line ?? 1,
       resource: `build of ${build.path}`,
-      reason: "not built: an inline patch is an alias bomb (reported above)",
+      reason: `not built: ${reason} (reported above)`,
     });
     return undefined;
+  };
+  if (reportInlinePatchBombs(holders, sink)) {
+    return skipBuild("an inline patch is an alias bomb");
   }
   if (chain.unreadable.length > 0) {
     // Flux fails this build; kustomize here would read what Flux cannot.
-    sink.skip({
-      file: build.declaredAt?.file ?? ownFile ?? build.path,
-      line: build.declaredAt?.line ?? 1,
-      resource: `build of ${build.path}`,
-      reason: `not built: it lists ${chain.unreadable.join(", ")}, which Flux cannot read (reported above)`,
-    });
-    return undefined;
+    return skipBuild(
+      `it lists ${chain.unreadable.join(", ")}, which Flux cannot read`,
+    );
   }
   build.kustomizationFiles = chain.kustomizationFiles;
   const readFiles =
@@ -604,13 +604,8 @@ async function renderWithKustomize(
     (file) => problemsOfListedFile(tree, file, sink).length > 0,
   );
   if (blocked.length > 0) {
-    sink.skip({
-      file: build.declaredAt?.file ?? blocked[0]!,
-      line: build.declaredAt?.line ?? 1,
-      resource: `build of ${build.path}`,
-      reason: `not built: ${blocked.join(", ")} ${blocked.length === 1 ? "has" : "have"} YAML errors (reported above)`,
-    });
-    return undefined;
+    const verb = blocked.length === 1 ? "has" : "have";
+    return skipBuild(`${blocked.join(", ")} ${verb} YAML errors`, blocked[0]!);
   }
 
   const wrapper = await makeBuildFolder();
@@ -821,8 +816,8 @@ function lineOfObject(
     (document) => kindOf(document.data) === kind,
   );
   // The rendered name may carry a namePrefix or nameSuffix, so a source
-  // name inside it matches too. The longest such name wins, so that `infra`
-  // does not take the line of `infra-extra`.
+  // name inside it matches too. Of several, the longest is taken, so that
+  // `infra` does not take the line of `infra-extra`.
   let best: YamlDocument | undefined;
   for (const document of sameKind) {
     const source = nameOf(document.data);
@@ -876,11 +871,8 @@ function resolveVariables(
       )
       .sort(
         (a, b) =>
-          (a.origin.file < b.origin.file
-            ? -1
-            : a.origin.file > b.origin.file
-              ? 1
-              : 0) || a.origin.line - b.origin.line,
+          compareText(a.origin.file, b.origin.file) ||
+          a.origin.line - b.origin.line,
       )[0];
     if (!source || source.encrypted) {
       // A Secret created outside git or encrypted: its values are unknown.

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import ignore, { type Ignore } from "ignore";
+import { compareText } from "./findings.js";
 
 /**
  * Patterns source-controller leaves out of every GitRepository artifact,
@@ -58,7 +59,8 @@ export class SourceIgnore {
     const ignoreFiles = files
       .filter((file) => path.posix.basename(file) === ".sourceignore")
       .sort(
-        (a, b) => a.split("/").length - b.split("/").length || (a < b ? -1 : 1),
+        (a, b) =>
+          a.split("/").length - b.split("/").length || compareText(a, b),
       );
     for (const file of ignoreFiles) {
       let text: string;

@@ -15,7 +15,12 @@ import {
   type CrdSchemas,
 } from "./checks/schemas.js";
 import { checkOry } from "./ory/check.js";
-import { FindingSink, type Finding, type Skipped } from "./findings.js";
+import {
+  compareText,
+  FindingSink,
+  type Finding,
+  type Skipped,
+} from "./findings.js";
 import {
   checkKubectl,
   DEFAULT_KUSTOMIZE_LIMITS,
@@ -260,8 +265,4 @@ function sortSkipped(skipped: Skipped[]): Skipped[] {
       compareText(a.resource, b.resource) ||
       compareText(a.reason, b.reason),
   );
-}
-
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -1,4 +1,4 @@
-import type { FindingSink } from "../findings.js";
+import { compareText, type FindingSink } from "../findings.js";
 import type { Locator } from "../locate.js";
 import {
   apiVersionOf,
@@ -76,7 +76,7 @@ export function crdSchemasByCluster(
   // first in order last.
   const crds = objects
     .filter((object) => kindOf(object.data) === "CustomResourceDefinition")
-    .sort((a, b) => (order(a) < order(b) ? 1 : order(a) > order(b) ? -1 : 0));
+    .sort((a, b) => compareText(order(b), order(a)));
   const everywhere = collectCrdSchemas(crds);
   const perCluster = new Map<string, CrdSchemas>();
   return (cluster) => {
